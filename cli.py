@@ -1,0 +1,244 @@
+"""The `hotline` command line: set-up, keys, the service, audit and reports."""
+
+from __future__ import annotations
+
+import getpass
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from alembic import command
+from alembic.config import Config
+from pydantic import ValidationError
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy.exc import OperationalError, ProgrammingError
+
+from compliance import audit
+from compliance.datakeys import count_wrapped_by, rewrap_to_active
+from compliance.errors import ComplianceError
+from compliance.keys import Keyring, KeyringProvider
+from service.db import DatabaseUnavailableError, check_connection, make_engine, redact_url, transaction
+from service.errors import ServiceError
+from service.runtime import Runtime, build_runtime
+from service.settings import Settings
+
+app = typer.Typer(
+    help="hotline-recorder: the encrypted, audited recording store of a crisis line.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+keys_app = typer.Typer(help="Key-encryption keys in the local keyring.", no_args_is_help=True)
+audit_app = typer.Typer(help="The access audit log.", no_args_is_help=True)
+report_app = typer.Typer(help="Reports for compliance officers.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(keys_app, name="keys")
+app.add_typer(audit_app, name="audit")
+app.add_typer(report_app, name="report")
+
+ALEMBIC_DIR = Path(__file__).resolve().parent / "alembic"
+out = Console()
+
+
+class UserError(Exception):
+    """A mistake the user can fix; shown as one line, exit 2."""
+
+
+def _settings() -> Settings:
+    return Settings()
+
+
+def operator(settings: Settings) -> str:
+    """Who is running this command, for the audit log."""
+    return settings.operator or getpass.getuser()
+
+
+@contextmanager
+def _runtime(settings: Settings) -> Iterator[Runtime]:
+    runtime = build_runtime(settings)
+    try:
+        check_connection(runtime.engine)
+        yield runtime
+    finally:
+        runtime.close()
+
+
+def _alembic_config(settings: Settings) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(ALEMBIC_DIR))
+    config.attributes["database_url"] = settings.database_url
+    return config
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: Annotated[str, typer.Argument(help="Target revision.")] = "head") -> None:
+    """Bring the database schema to the latest revision (or REVISION)."""
+    settings = _settings()
+    engine = make_engine(settings.database_url)
+    try:
+        check_connection(engine)
+    finally:
+        engine.dispose()
+    command.upgrade(_alembic_config(settings), revision)
+    out.print(f"Database {redact_url(settings.database_url)} is at revision {revision}.")
+
+
+@keys_app.command("init")
+def keys_init(
+    if_missing: Annotated[bool, typer.Option("--if-missing", help="Do nothing if a keyring exists.")] = False,
+) -> None:
+    """Create the keyring (key-encryption key v1, audit signing key, pseudonym pepper), mode 0600."""
+    settings = _settings()
+    if settings.keyring.exists():
+        if if_missing:
+            return
+        msg = f"A keyring already exists at {settings.keyring}; use `hotline keys rotate` for a new key version."
+        raise UserError(msg)
+    ring = Keyring.create(settings.keyring)
+    out.print(f"Created keyring {ring.kek_id} at {settings.keyring} (mode 0600). Back it up somewhere safe.")
+
+
+@keys_app.command("list")
+def keys_list() -> None:
+    """Show key versions and how many data keys each still protects."""
+    settings = _settings()
+    with _runtime(settings) as runtime, transaction(runtime.sessions) as session:
+        provider = KeyringProvider(runtime.keyring)
+        table = Table(title=f"Keyring {runtime.keyring.kek_id}")
+        for column in ("version", "created", "state", "data keys"):
+            table.add_column(column)
+        for kek in runtime.keyring.keks:
+            state = (
+                "retired"
+                if kek.retired_at
+                else ("active" if kek.version == runtime.keyring.active_version else "readable")
+            )
+            table.add_row(
+                str(kek.version), kek.created_at, state, str(count_wrapped_by(session, provider, kek.version))
+            )
+        out.print(table)
+        if settings.kms_key_id:
+            out.print(f"New data keys are wrapped by KMS key {settings.kms_key_id}.")
+
+
+@keys_app.command("rotate")
+def keys_rotate() -> None:
+    """Add a key version, make it active, and re-wrap every data key under it (no blob is rewritten)."""
+    settings = _settings()
+    with _runtime(settings) as runtime:
+        if settings.kms_key_id:
+            msg = "Data keys are wrapped by KMS; rotate the KMS key in AWS (automatic key rotation)."
+            raise UserError(msg)
+        kek = runtime.keyring.add_version()
+        provider = KeyringProvider(runtime.keyring)
+        total = 0
+        while True:
+            with transaction(runtime.sessions) as session:
+                done = rewrap_to_active(session, provider)
+            total += done
+            if done == 0:
+                break
+        with transaction(runtime.sessions) as session:
+            audit.append(
+                session,
+                audit.AuditEntry(
+                    actor=operator(settings),
+                    role="admin",
+                    action="keys.rotate",
+                    object_type="keyring",
+                    object_id=runtime.keyring.kek_id,
+                    details={"new_version": kek.version, "rewrapped": total},
+                ),
+            )
+        out.print(f"Key version {kek.version} is active; {total} data keys re-wrapped.")
+
+
+@keys_app.command("retire")
+def keys_retire(version: int) -> None:
+    """Retire an old key version once no data key needs it."""
+    settings = _settings()
+    with _runtime(settings) as runtime, transaction(runtime.sessions) as session:
+        remaining = count_wrapped_by(session, KeyringProvider(runtime.keyring), version)
+        if remaining:
+            msg = f"Key version {version} still protects {remaining} data keys; run `hotline keys rotate` first."
+            raise UserError(msg)
+        runtime.keyring.retire(version)
+        audit.append(
+            session,
+            audit.AuditEntry(
+                actor=operator(settings),
+                role="admin",
+                action="keys.retire",
+                object_type="keyring",
+                object_id=runtime.keyring.kek_id,
+                details={"version": version},
+            ),
+        )
+    out.print(f"Key version {version} is retired.")
+
+
+@audit_app.command("checkpoint")
+def audit_checkpoint() -> None:
+    """Write a signed checkpoint of the audit chain's head."""
+    settings = _settings()
+    with _runtime(settings) as runtime, transaction(runtime.sessions) as session:
+        checkpoint = audit.write_checkpoint(session, runtime.signer)
+    out.print(f"Checkpoint {checkpoint.id} signed at event {checkpoint.event_seq}.")
+
+
+@report_app.command("verify-audit")
+def report_verify_audit() -> None:
+    """Recompute the audit chain and its signed checkpoints; exit 1 naming the first bad event."""
+    settings = _settings()
+    with _runtime(settings) as runtime, transaction(runtime.sessions) as session:
+        report = audit.verify(session, runtime.signer.verifier())
+    if not report.ok:
+        typer.echo(f"Audit log FAILED verification at event {report.first_bad_seq}: {report.problem}", err=True)
+        raise typer.Exit(1)
+    typer.echo(
+        f"Audit log intact: {report.events} events, {report.checkpoints} signed checkpoints, "
+        f"head {report.last_hash[:16]}."
+    )
+
+
+@app.command("serve")
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+) -> None:
+    """Run the web service (Twilio webhooks, management API, health)."""
+    import uvicorn
+
+    from service.app import create_app
+    from service.logs import configure_logging
+
+    settings = _settings()
+    configure_logging(settings)
+    runtime = build_runtime(settings)
+    check_connection(runtime.engine)
+    uvicorn.run(create_app(settings, runtime), host=host, port=port, log_config=None)
+
+
+def main() -> None:
+    """Entry point: user mistakes and unavailable dependencies are one line on stderr, never a traceback."""
+    try:
+        app()
+    except (UserError, ComplianceError, ServiceError, DatabaseUnavailableError) as exc:
+        typer.echo(f"hotline: {exc}", err=True)
+        sys.exit(2 if isinstance(exc, UserError) else 1)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first["loc"]) or "settings"
+        typer.echo(f"hotline: invalid setting HOTLINE_{where.upper()}: {first['msg']}", err=True)
+        sys.exit(2)
+    except (OperationalError, ProgrammingError) as exc:
+        typer.echo(f"hotline: database error: {str(exc.orig).splitlines()[0]}", err=True)
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

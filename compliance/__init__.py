@@ -1,0 +1,1 @@
+"""Compliance: encryption at rest, key management, the access audit log, retention and anonymization."""

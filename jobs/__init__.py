@@ -1,0 +1,1 @@
+"""Scheduled and batch jobs (archive, retention, anonymization, export)."""

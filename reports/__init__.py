@@ -1,0 +1,1 @@
+"""Report queries and renderers for compliance officers and analysts."""

@@ -1,0 +1,1 @@
+"""The Litestar service: webhooks, the call loop, responders, storage and the management API."""

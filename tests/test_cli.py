@@ -109,4 +109,5 @@ def test_defaults_live_under_var_of_the_working_directory(tmp_path: Path) -> Non
     assert (tmp_path / "var" / "keyring.json").exists()
     upgrade = run({}, "db", "upgrade", cwd=tmp_path)
     assert upgrade.returncode == 0, upgrade.stderr
-    assert (tmp_path / "var" / "hotline.db").exists()
+    for name in ("hotline.db", "keyring.json"):
+        assert stat.S_IMODE((tmp_path / "var" / name).stat().st_mode) == 0o600

@@ -35,7 +35,9 @@ db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 keys_app = typer.Typer(help="Key-encryption keys in the local keyring.", no_args_is_help=True)
 audit_app = typer.Typer(help="The access audit log.", no_args_is_help=True)
 report_app = typer.Typer(help="Reports for compliance officers.", no_args_is_help=True)
+users_app = typer.Typer(help="Management API users and their tokens.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+app.add_typer(users_app, name="users")
 app.add_typer(keys_app, name="keys")
 app.add_typer(audit_app, name="audit")
 app.add_typer(report_app, name="report")
@@ -205,6 +207,76 @@ def report_verify_audit() -> None:
     )
 
 
+@users_app.command("add")
+def users_add(
+    name: str,
+    role: Annotated[str, typer.Option(help="counselor, compliance, analyst or admin.")],
+) -> None:
+    """Create an API user; prints its bearer token once (only its hash is stored)."""
+    from service.users import add_user
+
+    settings = _settings()
+    with _runtime(settings) as runtime, transaction(runtime.sessions) as session:
+        token = add_user(session, name, role, actor=operator(settings))
+    typer.echo(token)
+    typer.echo(f"Created {role} {name!r}. The token above is shown only this once.", err=True)
+
+
+@app.command("simulate-call")
+def simulate_call(
+    url: Annotated[str | None, typer.Option(help="The service's public URL (default HOTLINE_PUBLIC_URL).")] = None,
+    chunks: Annotated[int, typer.Option(min=1, help="How many chunks the caller speaks.")] = 3,
+    audio: Annotated[list[Path] | None, typer.Option(help="WAV files the caller says, in turn.")] = None,
+    silent_chunk: Annotated[list[int] | None, typer.Option(help="Chunk numbers the caller stays silent.")] = None,
+    hangup_after: Annotated[int | None, typer.Option(help="Hang up in the middle of chunk N.")] = None,
+    press_zero_at: Annotated[int | None, typer.Option(help="Press 0 (ask for a human) in chunk N.")] = None,
+    media_delay: Annotated[float, typer.Option(help="Seconds the media answers 404 before it is ready.")] = 0.0,
+    media_port: Annotated[int, typer.Option(help="Port of the emulated media host.")] = 8790,
+    pause_scale: Annotated[float, typer.Option(help="Scale <Pause> lengths (0 skips them).")] = 1.0,
+) -> None:
+    """Act as Twilio: place a call against a running service and follow its TwiML."""
+    from importlib import resources
+
+    from service.emulator import CallEmulator, CallScript, MediaServer, summary_line
+
+    settings = _settings()
+    if not settings.twilio_enabled or settings.twilio_auth_token is None or settings.twilio_account_sid is None:
+        msg = "Set HOTLINE_TWILIO_ACCOUNT_SID and HOTLINE_TWILIO_AUTH_TOKEN (the service's), e.g. in .env."
+        raise UserError(msg)
+    for path in audio or []:
+        if not path.is_file():
+            msg = f"No audio file {path}."
+            raise UserError(msg)
+    sounds = (
+        [p.read_bytes() for p in audio]
+        if audio
+        else [resources.files("service").joinpath("data/caller_sample.wav").read_bytes()]
+    )
+    script = CallScript(
+        audio=sounds,
+        chunks=chunks,
+        silent_chunks=frozenset(silent_chunk or []),
+        hangup_after=hangup_after,
+        press_zero_at=press_zero_at,
+        media_ready_after_s=media_delay,
+        pause_scale=pause_scale,
+    )
+    token = settings.twilio_auth_token.get_secret_value()
+    try:
+        media = MediaServer(settings.twilio_account_sid, token, port=media_port)
+    except OSError as exc:
+        msg = f"Cannot serve emulated media on 127.0.0.1:{media_port}: {exc.strerror}; try --media-port."
+        raise UserError(msg) from exc
+    with media:
+        emulator = CallEmulator(url or settings.public_url, settings.twilio_account_sid, token, media, say=typer.echo)
+        report = emulator.run(script)
+    for failure in report.failed_webhooks:
+        typer.echo(f"  failed webhook: {failure}", err=True)
+    typer.echo(summary_line(report))
+    if not report.ok:
+        raise typer.Exit(1)
+
+
 @app.command("serve")
 def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
@@ -220,7 +292,8 @@ def serve(
     configure_logging(settings)
     runtime = build_runtime(settings)
     check_connection(runtime.engine)
-    uvicorn.run(create_app(settings, runtime), host=host, port=port, log_config=None)
+    # No access log: reply URLs carry a signature, and request lines are not needed to audit anything.
+    uvicorn.run(create_app(settings, runtime), host=host, port=port, log_config=None, access_log=False)
 
 
 def main() -> None:

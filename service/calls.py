@@ -35,13 +35,14 @@ def open_call(
     caller_number: str | None,
     called_number: str | None,
     geo: CallerGeo,
+    call_id: str | None = None,
 ) -> Call:
     """The call with this CallSid, created on first sight; the caller's number is pseudonymized and sealed."""
     existing = session.scalars(select(Call).where(Call.call_sid == call_sid)).first()
     if existing is not None:
         return existing
     call = Call(
-        id=new_id(),
+        id=call_id or new_id(),
         call_sid=call_sid,
         called_number=called_number,
         caller_city=geo.city,

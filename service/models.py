@@ -38,6 +38,7 @@ class Call(Base):
     ended_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     duration_s: Mapped[int | None] = mapped_column(Integer)
     anonymized_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    escalated_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     chunks: Mapped[list[RecordingChunk]] = relationship(back_populates="call", order_by="RecordingChunk.chunk_number")
@@ -70,6 +71,21 @@ class RecordingChunk(Base):
     archived_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     deleted_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     processing_error: Mapped[str | None] = mapped_column(Text)
+    # pending (media not yet stored) -> stored, or spooled (sealed on local disk until the store is back).
+    storage_state: Mapped[str] = mapped_column(String(16), default="pending", server_default="pending", index=True)
+    fetch_attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    responder: Mapped[str | None] = mapped_column(String(32))
+    error_class: Mapped[str | None] = mapped_column(String(32))
+    detected_language: Mapped[str | None] = mapped_column(String(16))
+    # Transcript and reply text: caller data, sealed together under their own data key.
+    turn_text_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
+    turn_text_key_id: Mapped[int | None] = mapped_column(ForeignKey("data_keys.id"))
+    processing_started_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    response_ready_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    # Which instance is working on the chunk, and until when its claim holds (several instances share a DB).
+    lease_owner: Mapped[str | None] = mapped_column(String(64))
+    lease_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    twilio_deleted_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
     call: Mapped[Call] = relationship(back_populates="chunks")
 

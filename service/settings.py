@@ -6,6 +6,7 @@ Everything else receives a `Settings` instance; nothing below this module reads 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, field_validator
@@ -30,6 +31,26 @@ class Settings(BaseSettings):
     public_url: str = "http://127.0.0.1:8000"
     twilio_account_sid: str | None = None
     twilio_auth_token: SecretStr | None = None
+    twilio_media_hosts: str = "api.twilio.com"
+    twilio_api_base_url: str = "https://api.twilio.com"
+    delete_from_twilio: bool = False
+    escalation_number: str | None = None
+    escalation_after_failures: int = Field(default=3, ge=1)
+    responder: Literal["simulated", "sarvam"] = "simulated"
+    simulated_delay_s: float = Field(default=2.0, ge=0)
+    simulated_failure_rate: float = Field(default=0.0, ge=0, le=1)
+    sarvam_api_key: SecretStr | None = None
+    sarvam_base_url: str = "https://api.sarvam.ai"
+    sarvam_timeout_s: float = Field(default=20.0, gt=0)
+    # A webhook answers within this budget (Twilio gives up after ~15 s); a slower reply is waited for
+    # across <Pause>/<Redirect> round trips, up to turn_give_up_s, after which recording simply resumes.
+    turn_budget_s: float = Field(default=8.0, gt=0, le=12)
+    turn_give_up_s: float = Field(default=45.0, gt=0)
+    media_fetch_budget_s: float = Field(default=6.0, gt=0)
+    record_timeout_s: int = Field(default=5, ge=1)
+    reply_url_ttl_s: int = Field(default=600, ge=30)
+    spool_dir: Path | None = None
+    spool_retry_s: float = Field(default=10.0, gt=0)
     operator: str | None = None
     log_json: bool = False
     log_level: str = Field(default="INFO")
@@ -59,3 +80,18 @@ class Settings(BaseSettings):
     def var_dir(self) -> Path:
         """Directory for embedded state next to the keyring (spool, dev files)."""
         return self.keyring.parent
+
+    @property
+    def spool_path(self) -> Path:
+        """Where encrypted chunks wait when the store is unavailable."""
+        return self.spool_dir or self.var_dir / "spool"
+
+    @property
+    def media_hosts(self) -> frozenset[str]:
+        """The `host` or `host:port` entries recording media may be fetched from."""
+        return frozenset(h.strip().lower() for h in self.twilio_media_hosts.split(",") if h.strip())
+
+    @property
+    def twilio_enabled(self) -> bool:
+        """Whether webhooks can be authenticated at all."""
+        return bool(self.twilio_account_sid and self.twilio_auth_token)

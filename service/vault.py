@@ -28,6 +28,14 @@ class StoredObject:
     size_bytes: int
 
 
+@dataclass(frozen=True)
+class SealedObject:
+    """A sealed blob and what its row must record."""
+
+    stored: StoredObject
+    blob: bytes
+
+
 def object_ref(identity: ObjectIdentity) -> str:
     """The data key's label: what object it protects (no caller data)."""
     chunk = "" if identity.chunk_number is None else f":{identity.chunk_number}"
@@ -52,18 +60,26 @@ class Vault:
         key = self.keys.unwrap(session, data_key_id)
         return unseal(key, replace(identity, data_key_id=data_key_id), sealed)
 
-    def put(
-        self, session: Session, identity: ObjectIdentity, storage_key: str, plaintext: bytes, *, tier: Tier = "hot"
-    ) -> StoredObject:
-        """Seal and store one object."""
+    def seal_object(
+        self, session: Session, identity: ObjectIdentity, storage_key: str, plaintext: bytes
+    ) -> SealedObject:
+        """Seal one object for `storage_key` without storing it (the caller picks where it goes)."""
         data_key_id, blob = self.seal_new(session, identity, plaintext)
-        self.store.put(storage_key, blob, tier=tier)
-        return StoredObject(
+        stored = StoredObject(
             storage_key=storage_key,
             data_key_id=data_key_id,
             plaintext_sha256=hashlib.sha256(plaintext).hexdigest(),
             size_bytes=len(plaintext),
         )
+        return SealedObject(stored, blob)
+
+    def put(
+        self, session: Session, identity: ObjectIdentity, storage_key: str, plaintext: bytes, *, tier: Tier = "hot"
+    ) -> StoredObject:
+        """Seal and store one object."""
+        sealed = self.seal_object(session, identity, storage_key, plaintext)
+        self.store.put(storage_key, sealed.blob, tier=tier)
+        return sealed.stored
 
     def get(
         self,

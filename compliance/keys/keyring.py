@@ -17,8 +17,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from cryptography.hazmat.primitives.keywrap import InvalidUnwrap, aes_key_unwrap, aes_key_wrap
 
 from compliance.errors import KeyringError, KeyringMissingError, KeyUnavailableError
@@ -150,6 +151,10 @@ class Keyring:
                 return kek
         msg = f"Key-encryption key version {number} is not in the keyring {self.path}."
         raise KeyUnavailableError(msg)
+
+    def subkey(self, purpose: bytes) -> bytes:
+        """A 256-bit key for one named purpose, derived (HKDF-SHA256) from the keyring's secret pepper."""
+        return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=purpose).derive(self.pepper)
 
     def add_version(self) -> KekVersion:
         """Add a new key version and make it the one new data keys are wrapped with; saves the file."""

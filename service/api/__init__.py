@@ -1,0 +1,1 @@
+"""The management API for counselors, compliance officers, analysts and admins."""

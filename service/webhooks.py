@@ -15,6 +15,7 @@ from urllib.parse import parse_qsl
 from litestar import Controller, Request, get, post
 from litestar.datastructures import State
 from litestar.exceptions import NotFoundException, PermissionDeniedException
+from litestar.params import FromPath, FromQuery
 from litestar.response import Response
 from twilio.request_validator import RequestValidator
 
@@ -74,14 +75,14 @@ class TwilioController(Controller):
             return twiml(await loop.answer(form))
 
     @post("/listen/{call_id:str}/")
-    async def listen(self, call_id: str, request: Request[Any, Any, Any], state: State) -> Response[str]:
+    async def listen(self, call_id: FromPath[str], request: Request[Any, Any, Any], state: State) -> Response[str]:
         """Back in the loop after a silent chunk (Twilio skipped `action`)."""
         await verified_form(request, state.settings)
         loop: CallLoop = state.loop
         return twiml(loop.twiml.listen(call_id))
 
     @post("/recording/{call_id:str}/")
-    async def recording(self, call_id: str, request: Request[Any, Any, Any], state: State) -> Response[str]:
+    async def recording(self, call_id: FromPath[str], request: Request[Any, Any, Any], state: State) -> Response[str]:
         """A chunk was recorded."""
         loop: CallLoop = state.loop
         metrics: Metrics = state.metrics
@@ -97,7 +98,9 @@ class TwilioController(Controller):
                 return twiml(loop.twiml.listen(call_id))
 
     @post("/wait/{call_id:str}/{chunk_id:str}/")
-    async def wait(self, call_id: str, chunk_id: str, request: Request[Any, Any, Any], state: State) -> Response[str]:
+    async def wait(
+        self, call_id: FromPath[str], chunk_id: FromPath[str], request: Request[Any, Any, Any], state: State
+    ) -> Response[str]:
         """Long-poll for the reply to a chunk."""
         loop: CallLoop = state.loop
         metrics: Metrics = state.metrics
@@ -110,7 +113,7 @@ class TwilioController(Controller):
                 return twiml(loop.twiml.listen(call_id))
 
     @post("/recording-status/{call_id:str}/", status_code=204)
-    async def recording_status(self, call_id: str, request: Request[Any, Any, Any], state: State) -> None:
+    async def recording_status(self, call_id: FromPath[str], request: Request[Any, Any, Any], state: State) -> None:
         """Twilio's recording status callback."""
         loop: CallLoop = state.loop
         form = await verified_form(request, state.settings)
@@ -124,7 +127,7 @@ class TwilioController(Controller):
         await loop.call_status(form)
 
     @get("/replies/{name:str}", sync_to_thread=True)
-    def reply(self, name: str, exp: str, sig: str, state: State) -> Response[bytes]:
+    def reply(self, name: FromPath[str], exp: FromQuery[str], sig: FromQuery[str], state: State) -> Response[bytes]:
         """The AI's reply audio, at a signed, expiring URL (what `<Play>` fetches)."""
         loop: CallLoop = state.loop
         chunk_id = name.removesuffix(".wav")

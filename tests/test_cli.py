@@ -14,12 +14,20 @@ from sqlalchemy import text
 from service.db import make_engine
 
 HOTLINE = str(Path(sys.executable).parent / "hotline")
+# Run from a folder with no .env, so a developer's .env (e.g. from `make run`) cannot change the outcome.
+NO_DOTENV_DIR = Path(__file__).parent
 
 
 def run(env: dict[str, str], *args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
     clean = {k: v for k, v in os.environ.items() if not k.startswith("HOTLINE_")}
     return subprocess.run(
-        [HOTLINE, *args], env={**clean, **env}, cwd=cwd, capture_output=True, text=True, timeout=120, check=False
+        [HOTLINE, *args],
+        env={**clean, **env},
+        cwd=cwd or NO_DOTENV_DIR,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
 
 

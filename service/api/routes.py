@@ -10,7 +10,7 @@ import anyio.to_thread
 from litestar import Controller, Request, get, post
 from litestar.datastructures import State
 from litestar.exceptions import ClientException, NotFoundException
-from litestar.params import Parameter
+from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody, QueryParameter
 from litestar.response import Response
 from sqlalchemy import func, select
 
@@ -130,11 +130,11 @@ class ApiController(Controller):
     def list_calls(
         self,
         state: State,
-        status: str | None = None,
-        since: dt.datetime | None = None,
-        until: dt.datetime | None = None,
-        limit: Annotated[int, Parameter(ge=1, le=500)] = 50,
-        offset: Annotated[int, Parameter(ge=0)] = 0,
+        status: FromQuery[str | None] = None,
+        since: FromQuery[dt.datetime | None] = None,
+        until: FromQuery[dt.datetime | None] = None,
+        limit: Annotated[int, QueryParameter(ge=1, le=500)] = 50,
+        offset: Annotated[int, QueryParameter(ge=0)] = 0,
     ) -> CallPage:
         """Calls, newest first, filtered by status and start time."""
         runtime: Runtime = state.runtime
@@ -151,7 +151,7 @@ class ApiController(Controller):
             return CallPage(items=[CallOut(**_call_out(c)) for c in calls], total=int(total))
 
     @get("/calls/{call_id:str}/", guards=[roles(*STAFF)], sync_to_thread=True)
-    def get_call(self, call_id: str, state: State) -> CallDetail:
+    def get_call(self, call_id: FromPath[str], state: State) -> CallDetail:
         """One call with its chunks."""
         runtime: Runtime = state.runtime
         with runtime.sessions() as session:
@@ -162,7 +162,7 @@ class ApiController(Controller):
 
     @post("/process-audio/", guards=[roles("counselor", "admin")], status_code=202)
     async def process_audio(
-        self, data: ProcessRequest, request: Request[Any, Any, Any], state: State
+        self, data: JSONBody[ProcessRequest], request: Request[Any, Any, Any], state: State
     ) -> dict[str, str]:
         """Run AI processing for a chunk again (e.g. after a responder outage)."""
         runtime: Runtime = state.runtime
@@ -200,12 +200,12 @@ class ApiController(Controller):
     @get("/chunks/{chunk_id:str}/audio", guards=[roles(*STAFF)], sync_to_thread=True)
     def chunk_audio(
         self,
-        chunk_id: str,
+        chunk_id: FromPath[str],
         request: Request[Any, Any, Any],
         state: State,
-        purpose: str | None = None,
-        kind: str = "recording",
-        x_purpose: Annotated[str | None, Parameter(header="X-Purpose")] = None,
+        purpose: FromQuery[str | None] = None,
+        kind: FromQuery[str] = "recording",
+        x_purpose: Annotated[str | None, HeaderParameter(name="X-Purpose")] = None,
     ) -> Response[bytes]:
         """Decrypted playback of a caller's chunk (or the AI's reply); audited with the required purpose."""
         runtime: Runtime = state.runtime

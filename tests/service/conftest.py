@@ -91,12 +91,12 @@ class Harness:
         return make_settings(self.tmp_path, self.database_url, self.keyring_path, **values)
 
     def start(
-        self, responder: Responder | None = None, *, public_url: str | None = None, **overrides: Any
+        self, responder_impl: Responder | None = None, *, public_url: str | None = None, **overrides: Any
     ) -> RunningService:
         """Start an instance; its public URL is its own address unless a load balancer's is given."""
         port = free_port()
         settings = self.settings(public_url=public_url or f"http://127.0.0.1:{port}", **overrides)
-        running = RunningService(create_app(runtime=build_runtime(settings), responder=responder), port)
+        running = RunningService(create_app(runtime=build_runtime(settings), responder=responder_impl), port)
         self.started.append(running)
         return running
 

@@ -97,11 +97,12 @@ def create_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: Litestar) -> AsyncIterator[None]:
-        sweeper = asyncio.create_task(loop.run_sweeper())
+        background = [asyncio.create_task(loop.run_sweeper()), asyncio.create_task(loop.run_poller())]
         try:
             yield
         finally:
-            sweeper.cancel()
+            for task in background:
+                task.cancel()
             await loop.drain_tasks(SHUTDOWN_DRAIN_S)
             await http.aclose()
             await wired_responder.aclose()

@@ -93,6 +93,11 @@ class TurnState:
     call_id: str
 
 
+def failure(error_class: str, message: str) -> dict[str, Any]:
+    """The columns that record a failed turn."""
+    return {"error_class": error_class, "processing_error": message, "processed": False, "processed_at": utcnow()}
+
+
 def recording_identity(chunk: RecordingChunk) -> ObjectIdentity:
     """The identity a chunk's audio is sealed under."""
     return ObjectIdentity("recording", chunk.call_id, chunk.chunk_number)
@@ -178,11 +183,15 @@ class CallLoop:
     async def recorded(self, call_id: str, form: Mapping[str, str]) -> str:
         """Register the chunk, start processing it, and send Twilio on to wait for the reply."""
         post = RecordingPost.from_form(form)
-        chunk_id, created, call_id = await self._db(self._register_chunk, call_id, post, form)
         hung_up = post.digits == "hangup"
         wants_human = post.digits == "0" and self.settings.escalation_number is not None
+        with_ai = not (hung_up or wants_human)
+        chunk_id, created, call_id = await self._db(self._register_chunk, call_id, post, form, True)
         if created:
-            self._spawn(self.process(chunk_id, with_ai=not (hung_up or wants_human)))
+            self._spawn(self.process(chunk_id, with_ai=with_ai, claimed=True))
+        elif await self._db(self._turn_unfinished, chunk_id):
+            # Known already (the status callback came first, or a retry after a crash): finish its turn.
+            self._spawn(self.process(chunk_id, with_ai=with_ai))
         if hung_up:
             # Twilio posts the partial recording after the caller hung up; it is stored, nothing is played.
             return self.twiml.hangup()
@@ -192,7 +201,10 @@ class CallLoop:
             return self.twiml.escalate(call_id)
         return self.twiml.wait(call_id, chunk_id, pause_s=0)
 
-    def _register_chunk(self, call_id: str, post: RecordingPost, form: Mapping[str, str]) -> tuple[str, bool, str]:
+    def _register_chunk(
+        self, call_id: str, post: RecordingPost, form: Mapping[str, str], claim: bool = False
+    ) -> tuple[str, bool, str]:
+        """The chunk for this recording, created (and, with `claim`, leased to this instance) on first sight."""
         for _attempt in range(5):
             try:
                 with transaction(self.runtime.sessions) as session:
@@ -216,6 +228,10 @@ class CallLoop:
                         duration_s=post.duration_s,
                         storage_state="pending",
                     )
+                    if claim:
+                        now = utcnow()
+                        chunk.lease_owner, chunk.processing_started_at = self.instance_id, now
+                        chunk.lease_until = now + dt.timedelta(seconds=self.lease_s)
                     session.add(chunk)
                     session.flush()
                     return chunk.id, True, call.id
@@ -235,21 +251,56 @@ class CallLoop:
         """Answer as soon as the reply is playable, or within the budget with another short wait."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.settings.turn_budget_s
+        event = self._events.setdefault(chunk_id, asyncio.Event())
+        try:
+            while True:
+                state = await self._db(self._turn_state, chunk_id)
+                if state is None:
+                    return self.twiml.listen(call_id)
+                if state.done:
+                    return await self._after_turn(state, chunk_id)
+                if state.age_s > self.settings.turn_give_up_s:
+                    self.metrics.turns.labels(outcome="gave_up").inc()
+                    return self.twiml.listen(state.call_id)
+                remaining = deadline - loop.time()
+                if remaining <= 0:
+                    return self.twiml.wait(state.call_id, chunk_id, pause_s=1)
+                # Woken by this instance's processing, or by the poller when another instance finished it.
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(event.wait(), timeout=remaining)
+        finally:
+            if self._events.get(chunk_id) is event and event.is_set():
+                del self._events[chunk_id]
+
+    async def run_poller(self) -> None:
+        """Every POLL_S, one query for all awaited turns: wakes waiters whose turn another instance finished."""
         while True:
-            state = await self._db(self._turn_state, chunk_id)
-            if state is None:
-                return self.twiml.listen(call_id)
-            if state.done:
-                return await self._after_turn(state, chunk_id)
-            if state.age_s > self.settings.turn_give_up_s:
-                self.metrics.turns.labels(outcome="gave_up").inc()
-                return self.twiml.listen(state.call_id)
-            remaining = deadline - loop.time()
-            if remaining <= 0:
-                return self.twiml.wait(state.call_id, chunk_id, pause_s=1)
-            event = self._events.setdefault(chunk_id, asyncio.Event())
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(event.wait(), timeout=min(POLL_S, remaining))
+            await asyncio.sleep(POLL_S)
+            waiting = [chunk_id for chunk_id, event in self._events.items() if not event.is_set()]
+            if not waiting:
+                continue
+            try:
+                done = await self._db(self._finished_among, waiting)
+            except Exception:  # noqa: BLE001 - a failed poll only delays waiters until their budget ends
+                log.warning("turn poll failed")
+                continue
+            for chunk_id in done:
+                event = self._events.get(chunk_id)
+                if event is not None:
+                    event.set()
+
+    def _finished_among(self, chunk_ids: list[str]) -> list[str]:
+        with self.runtime.readers() as session:
+            return list(
+                session.scalars(
+                    select(RecordingChunk.id).where(
+                        RecordingChunk.id.in_(chunk_ids),
+                        RecordingChunk.response_audio_key.is_not(None)
+                        | RecordingChunk.error_class.is_not(None)
+                        | RecordingChunk.processed,
+                    )
+                )
+            )
 
     async def _after_turn(self, state: TurnState, chunk_id: str) -> str:
         if state.has_reply:
@@ -268,7 +319,7 @@ class CallLoop:
         return self.twiml.listen(state.call_id)
 
     def _turn_state(self, chunk_id: str) -> TurnState | None:
-        with self.runtime.sessions() as session:
+        with self.runtime.readers() as session:
             chunk = session.get(RecordingChunk, chunk_id)
             if chunk is None:
                 return None
@@ -279,7 +330,7 @@ class CallLoop:
             return TurnState(done, has_reply, failed, age, chunk.call_id)
 
     def _failures_in_a_row(self, call_id: str) -> int:
-        with self.runtime.sessions() as session:
+        with self.runtime.readers() as session:
             recent = session.scalars(
                 select(RecordingChunk.error_class)
                 .where(RecordingChunk.call_id == call_id)
@@ -312,8 +363,15 @@ class CallLoop:
         if await self._db(self._needs_storing, chunk_id):
             self._spawn(self.process(chunk_id, with_ai=False))
 
+    def _turn_unfinished(self, chunk_id: str) -> bool:
+        with self.runtime.readers() as session:
+            chunk = session.get(RecordingChunk, chunk_id)
+            return chunk is not None and not (
+                chunk.processed or chunk.error_class or chunk.response_audio_key or chunk.lease_owner
+            )
+
     def _needs_storing(self, chunk_id: str) -> bool:
-        with self.runtime.sessions() as session:
+        with self.runtime.readers() as session:
             chunk = session.get(RecordingChunk, chunk_id)
             return chunk is not None and chunk.storage_state == "pending"
 
@@ -340,34 +398,40 @@ class CallLoop:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def process(self, chunk_id: str, *, with_ai: bool) -> None:
-        """Fetch, store, and (with_ai) answer one chunk. Never raises: failures are recorded on the chunk."""
-        if not await self._db(self._claim, chunk_id):
+    async def process(self, chunk_id: str, *, with_ai: bool, claimed: bool = False) -> None:
+        """Fetch, store, and (with_ai) answer one chunk. Never raises: failures are recorded on the chunk.
+
+        The outcome and the release of the lease are one write, so a turn costs few database commits.
+        """
+        if not claimed and not await self._db(self._claim, chunk_id):
             return
         try:
-            await self._process_claimed(chunk_id, with_ai=with_ai)
+            outcome = await self._process_claimed(chunk_id, with_ai=with_ai)
         except Exception as exc:  # a background turn must record its failure, not vanish
             log.exception("chunk processing failed", extra={"chunk_id": chunk_id})
-            await self._db(self._record_failure, chunk_id, "internal", f"Internal error: {type(exc).__name__}.")
+            outcome = failure("internal", f"Internal error: {type(exc).__name__}.")
+        try:
+            await self._db(self._set_chunk, chunk_id, {**outcome, "lease_owner": None, "lease_until": None})
         finally:
-            await self._db(self._release, chunk_id)
-            event = self._events.pop(chunk_id, None)
+            event = self._events.get(chunk_id)
             if event is not None:
                 event.set()
 
-    async def _process_claimed(self, chunk_id: str, *, with_ai: bool) -> None:
+    async def _process_claimed(self, chunk_id: str, *, with_ai: bool) -> dict[str, Any]:
+        """The chunk's work; returns the columns to write with the lease's release."""
         chunk = await self._db(self._load_chunk, chunk_id)
         audio: bytes | None = None
         if chunk.storage_state == "pending":
-            audio = await self._fetch(chunk, record_failure=with_ai)
+            audio, problem = await self._fetch(chunk, record_failure=with_ai)
             if audio is None:
-                return
-            stored_in_primary = await self._db(self._store_recording, chunk_id, audio)
-            self.metrics.chunks_stored.labels(state="stored" if stored_in_primary else "spooled").inc()
-            if self.settings.delete_from_twilio and stored_in_primary:
+                return problem
+            stored, in_primary = await self._db(self._store_recording, chunk_id, audio, with_ai)
+            if self.settings.delete_from_twilio and in_primary:
                 await self._delete_from_twilio(chunk_id, chunk.recording_url)
+            if not with_ai:
+                return stored
         if not with_ai:
-            return
+            return {}
         if audio is None:
             audio = await self._db(self._read_recording, chunk_id)
         context = await self._db(self._context, chunk_id)
@@ -375,28 +439,25 @@ class CallLoop:
             reply = await asyncio.wait_for(self.responder.respond(audio, context), timeout=self.settings.turn_give_up_s)
         except ResponderError as exc:
             self.metrics.ai_failures.labels(error_class=exc.error_class).inc()
-            await self._db(self._record_failure, chunk_id, exc.error_class, str(exc))
-            return
+            return failure(exc.error_class, str(exc))
         except TimeoutError:
             self.metrics.ai_failures.labels(error_class="timeout").inc()
-            await self._db(self._record_failure, chunk_id, "timeout", "The AI responder did not answer in time.")
-            return
-        await self._db(self._store_reply, chunk_id, reply)
+            return failure("timeout", "The AI responder did not answer in time.")
+        return await self._db(self._store_reply, chunk_id, reply)
 
-    async def _fetch(self, chunk: RecordingChunk, *, record_failure: bool) -> bytes | None:
+    async def _fetch(self, chunk: RecordingChunk, *, record_failure: bool) -> tuple[bytes | None, dict[str, Any]]:
+        """The media, or None and the columns that say why not."""
         if self.media is None:
-            await self._db(self._record_failure, chunk.id, "media_unavailable", "Twilio credentials are not set.")
-            return None
+            return None, failure("media_unavailable", "Twilio credentials are not set.")
         try:
-            return await self.media.fetch(chunk.recording_url, self.settings.media_fetch_budget_s)
+            return await self.media.fetch(chunk.recording_url, self.settings.media_fetch_budget_s), {}
         except MediaRefusedError as exc:
             log.warning("refused recording media host", extra={"chunk_id": chunk.id})
-            await self._db(self._mark_refused, chunk.id, str(exc))
-            return None
+            return None, {"storage_state": "refused", **failure("media_refused", str(exc))}
         except MediaNotReadyError as exc:
             log.info("recording media not ready; chunk stays pending", extra={"chunk_id": chunk.id})
-            await self._db(self._note_fetch_attempt, chunk.id, str(exc) if record_failure else None)
-            return None
+            attempt: dict[str, Any] = {"fetch_attempts": RecordingChunk.fetch_attempts + 1}
+            return None, {**attempt, **(failure("media_unavailable", str(exc)) if record_failure else {})}
 
     async def _delete_from_twilio(self, chunk_id: str, url: str) -> None:
         assert self.media is not None
@@ -430,17 +491,8 @@ class CallLoop:
             )
             return bool(getattr(claimed, "rowcount", 0))
 
-    def _release(self, chunk_id: str) -> None:
-        with transaction(self.runtime.sessions) as session:
-            session.execute(
-                update(RecordingChunk)
-                .where(RecordingChunk.id == chunk_id, RecordingChunk.lease_owner == self.instance_id)
-                .values(lease_owner=None, lease_until=None)
-                .execution_options(synchronize_session=False)
-            )
-
     def _load_chunk(self, chunk_id: str) -> RecordingChunk:
-        with self.runtime.sessions() as session:
+        with self.runtime.readers() as session:
             chunk = session.get(RecordingChunk, chunk_id)
             if chunk is None:
                 msg = f"Chunk {chunk_id} does not exist."
@@ -452,40 +504,30 @@ class CallLoop:
         with transaction(self.runtime.sessions) as session:
             session.execute(update(RecordingChunk).where(RecordingChunk.id == chunk_id).values(**values))
 
-    def _record_failure(self, chunk_id: str, error_class: str, message: str) -> None:
-        self._set_chunk(
-            chunk_id,
-            {"error_class": error_class, "processing_error": message, "processed": False, "processed_at": utcnow()},
-        )
-
-    def _mark_refused(self, chunk_id: str, message: str) -> None:
-        self._set_chunk(
-            chunk_id,
-            {"storage_state": "refused", "error_class": "media_refused", "processing_error": message},
-        )
-
-    def _note_fetch_attempt(self, chunk_id: str, message: str | None) -> None:
-        values: dict[str, Any] = {"fetch_attempts": RecordingChunk.fetch_attempts + 1}
-        if message is not None:
-            values.update(error_class="media_unavailable", processing_error=message, processed_at=utcnow())
-        self._set_chunk(chunk_id, values)
-
-    def _store_recording(self, chunk_id: str, audio: bytes) -> bool:
+    def _store_recording(self, chunk_id: str, audio: bytes, with_ai: bool) -> tuple[dict[str, Any], bool]:
+        """Seal and store the chunk; written at once when a reply follows, else returned for the final write."""
+        # Seal (data key row committed), write the blob, then point the chunk at it: the fsync'd blob write
+        # holds no database lock, and a crash in between leaves only an orphan key row, never a dangling row.
         with transaction(self.runtime.sessions) as session:
             chunk = session.get(RecordingChunk, chunk_id)
             assert chunk is not None
             key = f"calls/{chunk.call_id}/{chunk.id}.wav.enc"
             sealed = self.vault.seal_object(session, recording_identity(chunk), key, audio)
-            in_primary = self.store.put_or_spool(key, sealed.blob)
-            chunk.storage_key, chunk.data_key_id = key, sealed.stored.data_key_id
-            chunk.plaintext_sha256, chunk.size_bytes = sealed.stored.plaintext_sha256, sealed.stored.size_bytes
-            chunk.codec, chunk.tier = "wav", "hot"
-            chunk.storage_state = "stored" if in_primary else "spooled"
-            log.info("chunk stored" if in_primary else "chunk spooled", extra={"chunk_id": chunk.id})
-            return in_primary
+        in_primary = self.store.put_or_spool(key, sealed.blob)
+        self.metrics.chunks_stored.labels(state="stored" if in_primary else "spooled").inc()
+        log.info("chunk stored" if in_primary else "chunk spooled", extra={"chunk_id": chunk_id})
+        values = {
+            "storage_key": key, "data_key_id": sealed.stored.data_key_id,
+            "plaintext_sha256": sealed.stored.plaintext_sha256, "size_bytes": sealed.stored.size_bytes,
+            "codec": "wav", "tier": "hot", "storage_state": "stored" if in_primary else "spooled",
+        }  # fmt: skip
+        if with_ai or self.settings.delete_from_twilio:
+            self._set_chunk(chunk_id, values)
+            return {}, in_primary
+        return values, in_primary
 
     def _read_recording(self, chunk_id: str) -> bytes:
-        with self.runtime.sessions() as session:
+        with self.runtime.readers() as session:
             chunk = session.get(RecordingChunk, chunk_id)
             if chunk is None or chunk.storage_key is None or chunk.data_key_id is None:
                 msg = f"Chunk {chunk_id} has no stored audio."
@@ -495,7 +537,7 @@ class CallLoop:
             )
 
     def _context(self, chunk_id: str) -> CallContext:
-        with self.runtime.sessions() as session:
+        with self.runtime.readers() as session:
             chunk = session.get(RecordingChunk, chunk_id)
             assert chunk is not None
             earlier = session.scalars(
@@ -520,35 +562,43 @@ class CallLoop:
                 language = previous.detected_language or language
             return CallContext(chunk.call_id, chunk.chunk_number, tuple(turns), language)
 
-    def _store_reply(self, chunk_id: str, reply: Reply) -> None:
+    def _store_reply(self, chunk_id: str, reply: Reply) -> dict[str, Any]:
+        values: dict[str, Any] = {}
+        blob: tuple[str, bytes] | None = None
         with transaction(self.runtime.sessions) as session:
             chunk = session.get(RecordingChunk, chunk_id)
             assert chunk is not None
             if reply.audio is not None:
                 key = f"replies/{chunk.call_id}/{chunk.id}.wav.enc"
                 sealed = self.vault.seal_object(session, reply_identity(chunk), key, reply.audio)
-                self.store.put_or_spool(key, sealed.blob)
-                chunk.response_audio_key, chunk.response_data_key_id = key, sealed.stored.data_key_id
+                blob = (key, sealed.blob)
+                values.update(response_audio_key=key, response_data_key_id=sealed.stored.data_key_id)
             if reply.transcript or reply.reply_text:
                 text = json.dumps({"transcript": reply.transcript, "reply_text": reply.reply_text}).encode()
-                chunk.turn_text_key_id, chunk.turn_text_sealed = self.vault.seal_new(
-                    session, turn_text_identity(chunk), text
-                )
-            chunk.processed, chunk.processed_at, chunk.response_ready_at = True, utcnow(), utcnow()
-            chunk.responder, chunk.detected_language = self.responder.name, reply.language
-            chunk.error_class = chunk.processing_error = None
+                key_id, sealed_text = self.vault.seal_new(session, turn_text_identity(chunk), text)
+                values.update(turn_text_key_id=key_id, turn_text_sealed=sealed_text)
+        if blob is not None:
+            self.store.put_or_spool(*blob)
+        now = utcnow()
+        values.update(
+            processed=True, processed_at=now, response_ready_at=now, responder=self.responder.name,
+            detected_language=reply.language, error_class=None, processing_error=None,
+        )  # fmt: skip
+        return values
 
     def read_reply(self, chunk_id: str) -> bytes | None:
-        """The decrypted reply audio for Twilio's `<Play>` fetch (marks the reply as played)."""
-        with transaction(self.runtime.sessions) as session:
+        """The decrypted reply audio for Twilio's `<Play>` fetch."""
+        with self.runtime.readers() as session:
             chunk = session.get(RecordingChunk, chunk_id)
             if chunk is None or chunk.response_audio_key is None or chunk.response_data_key_id is None:
                 return None
-            audio = self.vault.get(
+            return self.vault.get(
                 session, reply_identity(chunk), chunk.response_audio_key, chunk.response_data_key_id, None
             )
-            chunk.response_played = True
-            return audio
+
+    async def mark_played(self, chunk_id: str) -> None:
+        """Twilio fetched the reply to play it."""
+        await self._db(self._set_chunk, chunk_id, {"response_played": True})
 
     # --- 6. Recovery: the spool and chunks left pending ----------------------------------------------------
 
@@ -579,7 +629,7 @@ class CallLoop:
 
     def _stale_pending(self) -> list[str]:
         now = utcnow()
-        with self.runtime.sessions() as session:
+        with self.runtime.readers() as session:
             return list(
                 session.scalars(
                     select(RecordingChunk.id)
@@ -610,5 +660,5 @@ class CallLoop:
 
     def active_calls(self) -> int:
         """Calls not yet finished."""
-        with self.runtime.sessions() as session:
+        with self.runtime.readers() as session:
             return int(session.scalar(select(func.count()).select_from(Call).where(Call.ended_at.is_(None))) or 0)

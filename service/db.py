@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import importlib
 import os
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -100,9 +101,16 @@ def redact_url(url: str) -> str:
     return make_url(url).render_as_string(hide_password=True)
 
 
+READ_ONLY = "hotline_read_only"
+
+
 def _configure_sqlite(engine: Engine) -> None:
-    # pysqlite's own transaction handling begins lazily and upgrades read locks to write locks,
-    # which fails under concurrent writers; take the write lock up front instead (BEGIN IMMEDIATE).
+    # pysqlite's own transaction handling begins lazily and upgrades read locks to write locks, which fails
+    # under concurrent writers; writers take the write lock up front instead (BEGIN IMMEDIATE). Threads of
+    # this process queue on a lock first, so they hand the database over at once instead of sleeping in
+    # SQLite's busy handler; other processes (CLI, jobs) still wait through busy_timeout.
+    write_lock = threading.Lock()
+
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None
@@ -114,7 +122,25 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        if connection.get_execution_options().get(READ_ONLY):
+            connection.exec_driver_sql("BEGIN")  # a WAL snapshot: readers never block writers
+            return
+        if not write_lock.acquire(timeout=30):
+            msg = "Timed out waiting for the SQLite write lock."
+            raise DatabaseUnavailableError(msg)
+        connection.info["hotline_write_lock"] = True
+        try:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        except BaseException:
+            _release(connection)
+            raise
+
+    def _release(connection: Any) -> None:
+        if connection.info.pop("hotline_write_lock", False):
+            write_lock.release()
+
+    event.listen(engine, "commit", _release)
+    event.listen(engine, "rollback", _release)
 
 
 def _create_private_file(path: Path) -> None:
@@ -149,6 +175,11 @@ def check_connection(engine: Engine) -> None:
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
     """Sessions that keep loaded attributes after commit (the call loop reads them afterwards)."""
     return sessionmaker(engine, expire_on_commit=False)
+
+
+def make_reader_factory(engine: Engine) -> sessionmaker[Session]:
+    """Sessions for reading only: on SQLite they take no write lock, so polling never delays a writer."""
+    return sessionmaker(engine.execution_options(**{READ_ONLY: True}), expire_on_commit=False)
 
 
 @contextmanager

@@ -12,7 +12,7 @@ from compliance.keys import Keyring, KeyringProvider, KmsProvider
 from compliance.keys.base import KeyProvider
 from compliance.pseudonyms import Pseudonymizer
 from compliance.signing import Signer
-from service.db import make_engine, make_session_factory
+from service.db import make_engine, make_reader_factory, make_session_factory
 from service.settings import Settings
 from service.storage import BlobStore, open_store
 from service.vault import Vault
@@ -25,6 +25,7 @@ class Runtime:
     settings: Settings
     engine: Engine
     sessions: sessionmaker[Session]
+    readers: sessionmaker[Session]
     keyring: Keyring
     store: BlobStore
     vault: Vault
@@ -67,6 +68,7 @@ def build_runtime(settings: Settings) -> Runtime:
         settings=settings,
         engine=engine,
         sessions=make_session_factory(engine),
+        readers=make_reader_factory(engine),
         keyring=keyring,
         store=store,
         vault=Vault(store, DataKeys(active, others)),

@@ -13,6 +13,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from litestar import Controller, Request, get, post
+from litestar.background_tasks import BackgroundTask
 from litestar.datastructures import State
 from litestar.exceptions import NotFoundException, PermissionDeniedException
 from litestar.params import FromPath, FromQuery
@@ -136,4 +137,10 @@ class TwilioController(Controller):
         audio = loop.read_reply(chunk_id)
         if audio is None:
             raise NotFoundException(detail="No reply for this chunk.")
-        return Response(audio, media_type="audio/wav", headers={"Cache-Control": "private, max-age=60"})
+        # Marked as played after the audio is on its way, off the turn's critical path.
+        return Response(
+            audio,
+            media_type="audio/wav",
+            headers={"Cache-Control": "private, max-age=60"},
+            background=BackgroundTask(loop.mark_played, chunk_id),
+        )

@@ -29,7 +29,7 @@ class BearerTokenMiddleware(AbstractAuthenticationMiddleware):
         runtime: Runtime = connection.app.state.runtime
 
         def lookup() -> Principal | None:
-            with runtime.sessions() as session:
+            with runtime.readers() as session:
                 return authenticate(session, token.strip())
 
         principal = await anyio.to_thread.run_sync(lookup)

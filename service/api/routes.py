@@ -145,7 +145,7 @@ class ApiController(Controller):
             query = query.where(Call.started_at >= _aware(since))
         if until:
             query = query.where(Call.started_at < _aware(until))
-        with runtime.sessions() as session:
+        with runtime.readers() as session:
             total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
             calls = session.scalars(query.order_by(Call.started_at.desc()).limit(limit).offset(offset)).all()
             return CallPage(items=[CallOut(**_call_out(c)) for c in calls], total=int(total))
@@ -154,7 +154,7 @@ class ApiController(Controller):
     def get_call(self, call_id: FromPath[str], state: State) -> CallDetail:
         """One call with its chunks."""
         runtime: Runtime = state.runtime
-        with runtime.sessions() as session:
+        with runtime.readers() as session:
             call = session.get(Call, call_id)
             if call is None:
                 raise NotFoundException(detail=f"No call {call_id}.")

@@ -16,7 +16,7 @@ def test_healthz_ready(runtime: Runtime) -> None:
     with TestClient(create_app(runtime=runtime)) as client:
         reply = client.get("/healthz")
     assert reply.status_code == 200
-    assert reply.json() == {"status": "ok", "database": "ok", "store": "ok"}
+    assert reply.json() == {"status": "ok", "database": "ok", "store": "ok", "spooled": 0}
 
 
 def test_healthz_reports_an_unwritable_store(runtime: Runtime, tmp_path: Path) -> None:

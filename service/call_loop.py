@@ -373,7 +373,8 @@ class CallLoop:
     def _needs_storing(self, chunk_id: str) -> bool:
         with self.runtime.readers() as session:
             chunk = session.get(RecordingChunk, chunk_id)
-            return chunk is not None and chunk.storage_state == "pending"
+            leased = chunk is not None and chunk.lease_until is not None and chunk.lease_until > utcnow()
+            return chunk is not None and chunk.storage_state == "pending" and not leased
 
     async def call_status(self, form: Mapping[str, str]) -> None:
         """Record the call's status; a finished call is closed (pending chunks keep being stored)."""

@@ -156,7 +156,9 @@ def make_engine(url: str) -> Engine:
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             _create_private_file(Path(parsed.database))
-        engine = create_engine(parsed, connect_args={"timeout": 30})
+        # Writers queue on the write lock while holding a connection; a pool as large as the worker-thread
+        # pool keeps readers from waiting behind them for a connection.
+        engine = create_engine(parsed, connect_args={"timeout": 30}, pool_size=40, max_overflow=10)
         _configure_sqlite(engine)
         return engine
     return create_engine(parsed, pool_pre_ping=True)

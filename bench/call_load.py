@@ -8,13 +8,14 @@ Prints recording-webhook p50/p99 for both, and the turn overhead: time from the 
 reply being playable, minus the responder's own (simulated) delay. Targets: webhook p99 under 5x the bare
 route's p99 and under 100 ms; turn overhead p95 under 300 ms; zero failed webhooks; zero chunks lost.
 
-    python bench/call_load.py [--calls 100] [--chunks 2] [--delay 2.0]
+    python bench/call_load.py [--calls 100] [--chunks 2] [--delay 2.0] [--burst]
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import random
 import socket
 import sqlite3
 import statistics
@@ -27,7 +28,7 @@ from pathlib import Path
 
 import httpx
 
-from service.emulator import CallEmulator, CallReport, CallScript, MediaServer, twilio_signature
+from service.emulator import CallEmulator, CallReport, CallScript, MediaServer, twilio_signature, wav_seconds
 
 ROOT = Path(__file__).resolve().parent.parent
 ACCOUNT_SID = "AC" + "0" * 32
@@ -67,8 +68,8 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
 
 
-def bare_route(calls: int, per_call: int) -> list[float]:
-    """Latency of the bare constant-TwiML route under the same concurrency."""
+def bare_route(calls: int, per_call: int, *, realtime: bool, seconds: float) -> list[float]:
+    """Latency of the bare constant-TwiML route, driven with the same concurrency and arrival pattern."""
     with tempfile.TemporaryDirectory() as tmp:
         (Path(tmp) / "bare_app.py").write_text(BARE_APP)
         port = free_port()
@@ -88,10 +89,15 @@ def bare_route(calls: int, per_call: int) -> list[float]:
             }
             headers = {"X-Twilio-Signature": twilio_signature(TOKEN, url, params)}
 
-            def one_client(_n: int) -> list[float]:
+            rng = random.Random(7)
+            starts = [rng.uniform(0, seconds) if realtime else 0.0 for _ in range(calls)]
+
+            def one_client(n: int) -> list[float]:
                 out = []
+                time.sleep(starts[n])
                 with httpx.Client(timeout=15) as client:
                     for _ in range(per_call):
+                        time.sleep(seconds if realtime else 0.0)
                         began = time.perf_counter()
                         client.post(url, data=params, headers=headers).raise_for_status()
                         out.append(time.perf_counter() - began)
@@ -104,7 +110,7 @@ def bare_route(calls: int, per_call: int) -> list[float]:
             server.wait(10)
 
 
-def loop_run(calls: int, chunks: int, delay: float, workdir: Path) -> tuple[list[CallReport], Path]:
+def loop_run(calls: int, chunks: int, delay: float, workdir: Path, *, realtime: bool) -> tuple[list[CallReport], Path]:
     """Emulated calls against a real `hotline serve`."""
     port = free_port()
     with MediaServer(ACCOUNT_SID, TOKEN) as media:
@@ -124,10 +130,19 @@ def loop_run(calls: int, chunks: int, delay: float, workdir: Path) -> tuple[list
             wait_ready(f"http://127.0.0.1:{port}/healthz")
             audio = (ROOT / "tests" / "data" / "caller_en_1.wav").read_bytes()
 
+            seconds = wav_seconds(audio)
+            rng = random.Random(7)
+
             def one_call(_n: int) -> CallReport:
                 emulator = CallEmulator(f"http://127.0.0.1:{port}", ACCOUNT_SID, TOKEN, media)
+                # Real time: callers speak for as long as the audio lasts and calls start spread over one chunk,
+                # as concurrent calls do; burst: every chunk of every call arrives at once (the worst case).
+                script = CallScript(
+                    audio=[audio], chunks=chunks, pause_scale=1.0, speak_scale=1.0 if realtime else 0.0,
+                    start_delay_s=rng.uniform(0, seconds) if realtime else 0.0,
+                )  # fmt: skip
                 try:
-                    return emulator.run(CallScript(audio=[audio], chunks=chunks, pause_scale=1.0))
+                    return emulator.run(script)
                 finally:
                     emulator.client.close()
 
@@ -145,10 +160,13 @@ def main() -> None:
     parser.add_argument("--calls", type=int, default=100)
     parser.add_argument("--chunks", type=int, default=2)
     parser.add_argument("--delay", type=float, default=2.0, help="simulated responder delay (s)")
+    parser.add_argument(
+        "--burst", action="store_true", help="all chunks at once instead of callers speaking in real time"
+    )
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="hotline-load-") as tmp:
-        reports, db = loop_run(args.calls, args.chunks, args.delay, Path(tmp))
+        reports, db = loop_run(args.calls, args.chunks, args.delay, Path(tmp), realtime=not args.burst)
         with sqlite3.connect(db) as connection:
             stored = connection.execute(
                 "SELECT count(*) FROM recording_chunks WHERE storage_state = 'stored'"
@@ -160,14 +178,16 @@ def main() -> None:
                     " WHERE response_ready_at IS NOT NULL"
                 )
             ]
-    bare = bare_route(args.calls, args.chunks)
+    seconds = wav_seconds((ROOT / "tests" / "data" / "caller_en_1.wav").read_bytes())
+    bare = bare_route(args.calls, args.chunks, realtime=not args.burst, seconds=seconds)
 
     webhook = [x for r in reports for x in r.recording_webhook_s]
     overhead = [x - args.delay for r in reports for x in r.turn_s]
     failed = sum(len(r.failed_webhooks) for r in reports)
     dropped = sum(r.dropped for r in reports)
     recorded = sum(r.chunks_recorded for r in reports)
-    print(f"{args.calls} concurrent calls x {args.chunks} chunks, simulated AI delay {args.delay:.1f} s")
+    mode = "burst: every chunk at once" if args.burst else "callers speaking in real time"
+    print(f"{args.calls} concurrent calls x {args.chunks} chunks ({mode}), simulated AI delay {args.delay:.1f} s")
     print(f"{'':32}{'p50 ms':>10}{'p99 ms':>10}{'n':>8}")
     for label, values in (("recording webhook (hotline)", webhook), ("bare constant-TwiML route", bare)):
         p50, p99 = percentile(values, 0.5) * 1e3, percentile(values, 0.99) * 1e3

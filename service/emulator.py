@@ -147,6 +147,9 @@ class CallScript:
     press_zero_at: int | None = None
     media_ready_after_s: float = 0.0
     pause_scale: float = 1.0
+    # Real time is 1.0: the caller takes as long to say a chunk as the audio lasts (0 posts at once).
+    speak_scale: float = 0.0
+    start_delay_s: float = 0.0
     caller: str = "+15550100001"
     called: str = "+15550100999"
 
@@ -237,6 +240,7 @@ class CallEmulator:
         self.chunk_no = 0
         call_sid = "CA" + uuid.uuid4().hex
         report = CallReport(call_sid)
+        time.sleep(script.start_delay_s)
         started = time.monotonic()
         self.say("Incoming call...")
         voice_url = f"{self.public_url}/twilio/voice/"
@@ -298,6 +302,7 @@ class CallEmulator:
         elif script.press_zero_at == chunk_no:
             digits = "0"
         audio = clip_to_seconds(audio, min(max_length, wav_seconds(audio)))
+        time.sleep(wav_seconds(audio) * script.speak_scale)
         sid, url = self.media.add(audio, script.media_ready_after_s)
         report.recording_sids.append(sid)
         params = {

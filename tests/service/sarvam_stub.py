@@ -19,7 +19,7 @@ from typing import Annotated, Any
 from litestar import Litestar, Request, post
 from litestar.datastructures import UploadFile
 from litestar.enums import RequestEncodingType
-from litestar.params import Body
+from litestar.params import Body, JSONBody
 from litestar.response import Response
 
 API_KEY = "synthetic-sarvam-key"
@@ -80,7 +80,7 @@ def make_stub(state: SarvamState) -> Litestar:
         return Response({"request_id": uuid.uuid4().hex, "transcript": transcript, "language_code": state.language})
 
     @post("/v1/chat/completions", status_code=200)
-    async def chat(request: Request[Any, Any, Any], data: dict[str, Any]) -> Response[dict[str, Any]]:
+    async def chat(request: Request[Any, Any, Any], data: JSONBody[dict[str, Any]]) -> Response[dict[str, Any]]:
         refused = _gate(state, request, "chat")
         if refused:
             return refused
@@ -92,7 +92,9 @@ def make_stub(state: SarvamState) -> Litestar:
         })  # fmt: skip
 
     @post("/text-to-speech", status_code=200)
-    async def text_to_speech(request: Request[Any, Any, Any], data: dict[str, Any]) -> Response[dict[str, Any]]:
+    async def text_to_speech(
+        request: Request[Any, Any, Any], data: JSONBody[dict[str, Any]]
+    ) -> Response[dict[str, Any]]:
         refused = _gate(state, request, "tts")
         if refused:
             return refused

@@ -1,4 +1,4 @@
-"""Writing secret files: created 0600, written atomically, flushed to disk before they replace the old one."""
+"""Writing secret files (keys, sealed blobs): created 0600, written atomically, on disk before they replace the old."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ SECRET_FILE_MODE = 0o600
 def write_secret_file(path: Path, data: bytes) -> None:
     """Atomically replace `path` with `data`, never leaving a partial or world-readable file behind."""
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    # Unique per writer, so concurrent writers of one path never share a temporary file.
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{os.urandom(4).hex()}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, SECRET_FILE_MODE)
     try:
         with os.fdopen(fd, "wb") as handle:

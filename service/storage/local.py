@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from compliance.files import SECRET_FILE_MODE, fsync_directory
+from compliance.files import fsync_directory, write_secret_file
 from service.errors import InvalidStorageKeyError, ObjectNotFoundError, StorageUnavailableError
 from service.storage.base import Tier, validate_key
 
@@ -28,19 +28,7 @@ class LocalStore:
         """Write to a temporary file, fsync it, rename it over the key, fsync the directory."""
         path = self._path(key)
         try:
-            path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-            tmp = path.with_name(f".{path.name}.{os.getpid()}.{os.urandom(4).hex()}.tmp")
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, SECRET_FILE_MODE)
-            try:
-                with os.fdopen(fd, "wb") as handle:
-                    handle.write(data)
-                    handle.flush()
-                    os.fsync(handle.fileno())
-                tmp.replace(path)
-            except BaseException:
-                tmp.unlink(missing_ok=True)
-                raise
-            fsync_directory(path.parent)
+            write_secret_file(path, data)
         except OSError as exc:
             msg = f"Cannot write {key} to {self.description}: {exc.strerror or exc}."
             raise StorageUnavailableError(msg) from exc

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import getpass
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
@@ -36,8 +37,14 @@ keys_app = typer.Typer(help="Key-encryption keys in the local keyring.", no_args
 audit_app = typer.Typer(help="The access audit log.", no_args_is_help=True)
 report_app = typer.Typer(help="Reports for compliance officers.", no_args_is_help=True)
 users_app = typer.Typer(help="Management API users and their tokens.", no_args_is_help=True)
+jobs_app = typer.Typer(
+    help="Scheduled jobs: archive, retention, anonymize, export, audit-checkpoint.", no_args_is_help=True
+)
+hold_app = typer.Typer(help="Legal holds: nothing of a held call is deleted or anonymized.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(users_app, name="users")
+app.add_typer(jobs_app, name="jobs")
+app.add_typer(hold_app, name="hold")
 app.add_typer(keys_app, name="keys")
 app.add_typer(audit_app, name="audit")
 app.add_typer(report_app, name="report")
@@ -275,6 +282,164 @@ def simulate_call(
     typer.echo(summary_line(report))
     if not report.ok:
         raise typer.Exit(1)
+
+
+def parse_moment(text: str, option: str) -> dt.datetime:
+    """A date (YYYY-MM-DD, midnight UTC) or an ISO 8601 time; naive times are UTC."""
+    try:
+        moment = dt.datetime.fromisoformat(text)
+    except ValueError:
+        msg = f"{option} {text!r} is not a date: use YYYY-MM-DD or an ISO 8601 time."
+        raise UserError(msg) from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+
+
+@jobs_app.command("run")
+def jobs_run(
+    name: Annotated[str, typer.Argument(help="archive, retention, anonymize, export or audit-checkpoint.")],
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="List what would change; change nothing.")] = False,
+    limit: Annotated[int | None, typer.Option(min=1, help="Examine at most N items.")] = None,
+    as_of: Annotated[str | None, typer.Option(help="Evaluate ages as if today were DATE.")] = None,
+) -> None:
+    """Run one job now, recorded in the job-run ledger."""
+    from jobs.registry import JOBS
+    from jobs.runner import JobContext, run_job
+
+    if name not in JOBS:
+        msg = f"Unknown job {name!r}; choose one of {', '.join(JOBS)}."
+        raise UserError(msg)
+    moment = parse_moment(as_of, "--as-of") if as_of else dt.datetime.now(dt.UTC)
+    settings = _settings()
+    with _runtime(settings) as runtime, _progress(name) as (advance, set_total):
+        ctx = JobContext(
+            runtime, name, moment, dry_run=dry_run, limit=limit, say=typer.echo, advance=advance, set_total=set_total
+        )
+        run = run_job(JOBS[name], ctx)
+    extra = f" (compression {ctx.details['compression_ratio']}x)" if "compression_ratio" in ctx.details else ""
+    typer.echo(
+        f"{name} {run.outcome}{' (dry run)' if dry_run else ''}: examined {run.examined}, changed {run.changed}, "
+        f"skipped {run.skipped}, failed {run.failed}{extra}"
+    )
+    if run.outcome == "failed":
+        typer.echo(f"hotline: {name} failed: {run.error}", err=True)
+        raise typer.Exit(1)
+
+
+@contextmanager
+def _progress(name: str) -> Iterator[tuple[Callable[[int], None], Callable[[int], None]]]:
+    """A rich progress bar on a terminal; plain lines (every 1,000 items) otherwise."""
+    if sys.stdout.isatty():
+        from rich.progress import Progress
+
+        with Progress(console=out, transient=True) as progress:
+            task = progress.add_task(name, total=None)
+            yield (lambda n: progress.advance(task, n)), (lambda total: progress.update(task, total=total))
+        return
+    done = [0]
+
+    def advance(n: int) -> None:
+        before, done[0] = done[0], done[0] + n
+        if before // 1000 != done[0] // 1000:
+            typer.echo(f"{name}: {done[0]} items examined")
+
+    yield advance, (lambda _total: None)
+
+
+@jobs_app.command("list")
+def jobs_list() -> None:
+    """Schedules, last runs and outcomes."""
+    from sqlalchemy import select
+
+    from jobs.models import JobRun
+    from jobs.registry import schedules
+
+    settings = _settings()
+    with _runtime(settings) as runtime, runtime.readers() as session:
+        table = Table(title="Jobs (UTC)")
+        for column in ("job", "schedule", "last run", "outcome", "examined", "changed", "failed"):
+            table.add_column(column)
+        for name, crontab in schedules(settings).items():
+            last = session.scalars(
+                select(JobRun).where(JobRun.job_name == name).order_by(JobRun.started_at.desc()).limit(1)
+            ).first()
+            if last is None:
+                table.add_row(name, crontab, "never", "", "", "", "")
+            else:
+                outcome = last.outcome + (" (dry run)" if last.dry_run else "")
+                table.add_row(
+                    name, crontab, f"{last.started_at:%Y-%m-%d %H:%M}", outcome,
+                    str(last.examined), str(last.changed), str(last.failed),
+                )  # fmt: skip
+        out.print(table)
+
+
+@jobs_app.command("scheduler")
+def jobs_scheduler() -> None:
+    """Run the scheduler in the foreground (stops cleanly on SIGTERM)."""
+    from jobs.scheduler import run_scheduler
+    from service.logs import configure_logging
+
+    settings = _settings()
+    configure_logging(settings)
+    with _runtime(settings):
+        pass  # fail fast, with one clear line, if the keyring or the database is missing
+    run_scheduler(settings)
+
+
+@hold_app.command("add")
+def hold_add(
+    call: Annotated[str, typer.Option(help="The call's id or its Twilio CallSid.")],
+    reason: Annotated[str, typer.Option(help="Why (case, request); recorded in the audit log.")],
+    until: Annotated[str | None, typer.Option(help="End date (YYYY-MM-DD); open-ended without.")] = None,
+) -> None:
+    """Place a legal hold on a call."""
+    from compliance.holds import place_hold
+
+    end = parse_moment(until, "--until") if until else None
+    settings = _settings()
+    with _runtime(settings) as runtime, transaction(runtime.sessions) as session:
+        hold = place_hold(session, call, reason, actor=operator(settings), until=end)
+    typer.echo(f"Legal hold {hold.id} placed on call {hold.call_id}.")
+
+
+@hold_app.command("release")
+def hold_release(
+    ref: Annotated[str, typer.Argument(metavar="ID", help="The hold's number, or a call's id or CallSid.")],
+    reason: Annotated[str, typer.Option(help="Why the hold ends; recorded in the audit log.")],
+) -> None:
+    """Release a legal hold."""
+    from compliance.holds import release_holds
+
+    settings = _settings()
+    with _runtime(settings) as runtime, transaction(runtime.sessions) as session:
+        holds = release_holds(session, ref, reason, actor=operator(settings))
+    typer.echo(f"Released legal hold {', '.join(str(h.id) for h in holds)}.")
+
+
+@hold_app.command("list")
+def hold_list(
+    include_released: Annotated[bool, typer.Option("--all", help="Also released holds.")] = False,
+) -> None:
+    """Active (or all) legal holds."""
+    from sqlalchemy import select
+
+    from compliance.models import LegalHold
+
+    settings = _settings()
+    with _runtime(settings) as runtime, runtime.readers() as session:
+        query = select(LegalHold).order_by(LegalHold.placed_at)
+        if not include_released:
+            query = query.where(LegalHold.released_at.is_(None))
+        table = Table(title="Legal holds")
+        for column in ("id", "call", "placed", "by", "until", "released", "reason"):
+            table.add_column(column)
+        for hold in session.scalars(query):
+            until = f"{hold.until:%Y-%m-%d}" if hold.until else ""
+            released = f"{hold.released_at:%Y-%m-%d}" if hold.released_at else ""
+            table.add_row(
+                str(hold.id), hold.call_id, f"{hold.placed_at:%Y-%m-%d}", hold.placed_by, until, released, hold.reason
+            )
+        out.print(table)
 
 
 @app.command("serve")

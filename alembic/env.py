@@ -20,6 +20,11 @@ def render_item(type_: str, obj: Any, autogen_context: AutogenContext) -> str | 
     return False
 
 
+def include_object(obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any) -> bool:
+    """APScheduler keeps its job store in our database, in a table it manages itself."""
+    return not (type_ == "table" and name == "apscheduler_jobs")
+
+
 def run_with(connection: Connection) -> None:
     context.configure(
         connection=connection,
@@ -28,6 +33,7 @@ def run_with(connection: Connection) -> None:
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
         render_item=render_item,
+        include_object=include_object,
     )
     with context.begin_transaction():
         context.run_migrations()

@@ -29,3 +29,5 @@ class JobRun(Base):
     error: Mapped[str | None] = mapped_column(Text)
     details: Mapped[str] = mapped_column(Text, default="{}")
     host: Mapped[str | None] = mapped_column(String(128))
+    # host:pid:nonce of the process running it; a run whose process is gone is marked crashed.
+    owner: Mapped[str | None] = mapped_column(String(160))

@@ -28,6 +28,7 @@ from sqlalchemy.exc import IntegrityError as DbIntegrityError
 from sqlalchemy.orm import Session
 
 from compliance.crypto import ObjectIdentity
+from service.audio import to_wav
 from service.calls import CallerGeo, open_call
 from service.db import transaction, utcnow
 from service.errors import ServiceError
@@ -533,9 +534,10 @@ class CallLoop:
             if chunk is None or chunk.storage_key is None or chunk.data_key_id is None:
                 msg = f"Chunk {chunk_id} has no stored audio."
                 raise ServiceError(msg)
-            return self.vault.get(
+            audio = self.vault.get(
                 session, recording_identity(chunk), chunk.storage_key, chunk.data_key_id, chunk.plaintext_sha256
             )
+            return to_wav(audio, chunk.codec)
 
     def _context(self, chunk_id: str) -> CallContext:
         with self.runtime.readers() as session:

@@ -77,8 +77,24 @@ class TwilioMedia:
     async def delete(self, url: str) -> bool:
         """Delete the recording at Twilio (REST API: DELETE on the recording resource)."""
         self.check(url)
-        resource = url.removesuffix(".wav").removesuffix(".mp3")
-        if not resource.endswith(".json"):
-            resource += ".json"
-        response = await self.client.delete(resource, auth=self.auth, timeout=10.0)
+        response = await self.client.delete(recording_resource(url), auth=self.auth, timeout=10.0)
         return response.status_code in (204, 404)
+
+
+def recording_resource(url: str) -> str:
+    """The REST resource of a recording, from its media URL."""
+    resource = url.removesuffix(".wav").removesuffix(".mp3")
+    return resource if resource.endswith(".json") else resource + ".json"
+
+
+def delete_at_twilio(url: str, account_sid: str, auth_token: str, allowed: frozenset[str]) -> bool:
+    """Delete a recording at Twilio from a batch job (no event loop there); True when it is gone."""
+    if not host_allowed(url, allowed):
+        msg = f"Recording URL host {urlsplit(url).netloc!r} is not in HOTLINE_TWILIO_MEDIA_HOSTS."
+        raise MediaRefusedError(msg)
+    try:
+        response = httpx.delete(recording_resource(url), auth=(account_sid, auth_token), timeout=10.0)
+    except httpx.HTTPError as exc:
+        msg = f"Twilio unreachable: {type(exc).__name__}."
+        raise MediaNotReadyError(msg) from exc
+    return response.status_code in (204, 404)

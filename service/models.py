@@ -86,6 +86,12 @@ class RecordingChunk(Base):
     lease_owner: Mapped[str | None] = mapped_column(String(64))
     lease_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     twilio_deleted_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    # SHA-256 of the decoded PCM: proves the archive's FLAC is the recording, sample for sample.
+    pcm_sha256: Mapped[str | None] = mapped_column(String(64))
+    # A blob this row no longer points at (replaced by the archive), until it is removed from the store.
+    superseded_key: Mapped[str | None] = mapped_column(String(512))
+    reply_deleted_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    turn_text_deleted_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
     call: Mapped[Call] = relationship(back_populates="chunks")
 

@@ -52,6 +52,24 @@ class Settings(BaseSettings):
     spool_dir: Path | None = None
     spool_retry_s: float = Field(default=10.0, gt=0)
     operator: str | None = None
+    # Jobs: ages in days, schedules as crontab lines (UTC).
+    archive_after_days: int = Field(default=30, ge=0)
+    anonymize_after_days: int = Field(default=30, ge=0)
+    retention_recording_days: int = Field(default=90, ge=1)
+    retention_reply_days: int = Field(default=90, ge=1)
+    retention_transcript_days: int = Field(default=90, ge=1)
+    retention_call_metadata_days: int = Field(default=2190, ge=1)
+    # HIPAA keeps compliance documentation six years; shorter is refused.
+    retention_audit_days: int = Field(default=2190, ge=2190)
+    retention_job_runs_days: int = Field(default=730, ge=30)
+    export_url: str = "./var/export"
+    export_min_cell: int = Field(default=5, ge=1)
+    job_batch_size: int = Field(default=200, ge=1, le=5000)
+    schedule_archive: str = "7 * * * *"
+    schedule_retention: str = "30 2 * * *"
+    schedule_anonymize: str = "0 3 * * *"
+    schedule_export: str = "15 0 * * *"
+    schedule_audit_checkpoint: str = "55 * * * *"
     log_json: bool = False
     log_level: str = Field(default="INFO")
 

@@ -17,6 +17,7 @@ from sqlalchemy import func, select
 from compliance import audit
 from compliance.errors import ComplianceError
 from service.api.auth import roles
+from service.audio import to_wav
 from service.call_loop import CallLoop, recording_identity, reply_identity
 from service.db import transaction
 from service.errors import ServiceError
@@ -239,6 +240,8 @@ class ApiController(Controller):
                     raise NotFoundException(detail=f"Chunk {chunk_id} has no stored {kind}.")
                 audit.append(session, replace(entry, call_id=chunk.call_id))
                 audio = loop.vault.get(session, identity, key, key_id, sha)
+                if kind == "recording":
+                    audio = to_wav(audio, chunk.codec)  # archived chunks are FLAC: decoded on the fly
         except (ServiceError, ComplianceError) as exc:
             with transaction(runtime.sessions) as session:
                 audit.append(session, replace(entry, outcome="failure", details={"error": type(exc).__name__}))

@@ -118,6 +118,7 @@ def make_settings(tmp_path: Path, database_url: str, keyring_path: Path, **overr
         "database_url": database_url,
         "storage_url": f"file://{tmp_path / 'store'}",
         "keyring": keyring_path,
+        "export_url": str(tmp_path / "export"),
         **overrides,
     }
     return Settings(_env_file=None, **values)

@@ -50,7 +50,8 @@ app.add_typer(audit_app, name="audit")
 app.add_typer(report_app, name="report")
 
 ALEMBIC_DIR = Path(__file__).resolve().parent / "alembic"
-out = Console()
+# Piped output (CI, files, other tools) is not cut to 80 columns.
+out = Console(width=None if sys.stdout.isatty() else 200)
 
 
 class UserError(Exception):

@@ -89,6 +89,21 @@ class Settings(BaseSettings):
         msg = f"HOTLINE_STORAGE_URL {value!r} is neither file:///path nor s3://bucket/prefix."
         raise ValueError(msg)
 
+    @field_validator(
+        "schedule_archive", "schedule_retention", "schedule_anonymize", "schedule_export", "schedule_audit_checkpoint"
+    )
+    @classmethod
+    def _crontab(cls, value: str) -> str:
+        """A schedule is a five-field crontab line, checked once at start."""
+        from apscheduler.triggers.cron import CronTrigger
+
+        try:
+            CronTrigger.from_crontab(value, timezone="UTC")
+        except ValueError as exc:
+            msg = f"{value!r} is not a crontab line (minute hour day month weekday): {exc}"
+            raise ValueError(msg) from exc
+        return value
+
     @field_validator("public_url")
     @classmethod
     def _public_url_has_no_trailing_slash(cls, value: str) -> str:

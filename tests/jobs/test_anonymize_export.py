@@ -32,7 +32,7 @@ def test_anonymize_is_irreversible_and_idempotent(runtime: Runtime) -> None:
         key = session.get(DataKey, before.caller_number_key_id)
         assert key is not None and key.wrapped_key is None
         events = session.scalars(select(AuditEvent).where(AuditEvent.action == "call.anonymize")).all()
-        assert sorted(e.call_id for e in events) == sorted(seeded.call_ids)
+        assert sorted(str(e.call_id) for e in events) == sorted(seeded.call_ids)
         assert all(e.actor == "job:anonymize" for e in events)
     with runtime.engine.connect() as connection:
         assert "5550104477" not in repr(connection.execute(text("SELECT * FROM calls")).all())
@@ -60,7 +60,9 @@ def test_export_partitions_rollup_and_duckdb_query(runtime: Runtime, tmp_path: P
     query = re.search(r"```sql\n(.*?)```", README.read_text(), re.S)
     assert query is not None
     sql = query.group(1).replace("./var/export", str(root))
-    rows = duckdb.sql(sql).fetchall()
+    relation = duckdb.sql(sql)
+    assert relation is not None
+    rows = relation.fetchall()
     assert rows and rows[0][1] == 12
     # Re-exporting the day replaces it exactly.
     run(runtime, "export", days_ahead=1)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from pathlib import Path
 
 import boto3
 import httpx
@@ -26,7 +27,7 @@ def read_back(runtime: Runtime, chunk_id: str) -> bytes:
         )
 
 
-def test_archive_moves_old_chunks_to_flac(runtime: Runtime, tmp_path) -> None:
+def test_archive_moves_old_chunks_to_flac(runtime: Runtime, tmp_path: Path) -> None:
     seeded = seed(runtime, calls=2, chunks_per_call=2)
     before = {cid: chunk(runtime, cid) for cid in seeded.chunk_ids}
     young, _ = run(runtime, "archive", days_ahead=29)
@@ -72,7 +73,9 @@ def test_limit_bounds_the_run(runtime: Runtime) -> None:
         )
 
 
-def test_archive_on_s3_uses_the_archive_storage_class(tmp_path, database_url, keyring_path, moto_endpoint) -> None:
+def test_archive_on_s3_uses_the_archive_storage_class(
+    tmp_path: Path, database_url: str, keyring_path: Path, moto_endpoint: str
+) -> None:
     s3 = boto3.client("s3", endpoint_url=moto_endpoint, region_name="us-east-1")
     bucket = f"archive-{uuid.uuid4().hex[:8]}"
     s3.create_bucket(Bucket=bucket)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -21,7 +22,7 @@ def hold(runtime: Runtime, call_id: str, **kwargs: object) -> int:
         return place_hold(session, call_id, "litigation 2026-17", actor="compliance-officer", **kwargs).id  # type: ignore[arg-type]
 
 
-def test_due_recordings_are_shredded_and_held_calls_kept(runtime: Runtime, tmp_path) -> None:
+def test_due_recordings_are_shredded_and_held_calls_kept(runtime: Runtime, tmp_path: Path) -> None:
     free, held = seed(runtime, calls=1, chunks_per_call=2), seed(runtime, calls=1)
     hold(runtime, held.call_ids[0])
     early, _ = run(runtime, "retention", days_ahead=89)

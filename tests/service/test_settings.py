@@ -45,3 +45,8 @@ def test_database_urls_get_their_drivers() -> None:
     assert normalize_url("postgresql://postgres@127.0.0.1/test").startswith("postgresql+psycopg://")
     assert normalize_url("sqlite:///var/x.db") == "sqlite:///var/x.db"
     assert "hunter2" not in redact_url("postgresql://u:hunter2@h/db")
+
+
+def test_bad_schedule_is_refused() -> None:
+    with pytest.raises(ValidationError, match="crontab"):
+        Settings(_env_file=None, schedule_archive="every hour")

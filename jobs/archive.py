@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from concurrent.futures import ThreadPoolExecutor
 
 from sqlalchemy import func, select
 
@@ -21,6 +22,7 @@ from service.errors import ServiceError
 from service.models import RecordingChunk
 
 log = logging.getLogger(__name__)
+WORKERS = 4
 
 
 class ArchiveVerificationError(ServiceError):
@@ -45,29 +47,39 @@ def archive(ctx: JobContext) -> None:
     with ctx.runtime.readers() as session:
         ctx.set_total(int(session.scalar(select(func.count()).select_from(candidates.subquery())) or 0))
     ctx.details.update(bytes_in=0, bytes_out=0)
-    for batch in ctx.batches(candidates):
-        done: list[str] = []
-        try:
-            for chunk_id in batch:
-                ctx.count("examined")
-                if ctx.dry_run:
+    # FLAC coding and AES run outside the GIL: a few workers keep both cores busy.
+    with ThreadPoolExecutor(max_workers=WORKERS) as pool:
+        for batch in ctx.batches(candidates):
+            if ctx.dry_run:
+                for chunk_id in batch:
+                    ctx.count("examined")
                     ctx.say(f"would archive chunk {chunk_id}")
-                    continue
-                try:
-                    archive_one(ctx, chunk_id)
+                continue
+            try:
+                for sizes in pool.map(lambda chunk_id: _archive_or_report(ctx, chunk_id), batch):
+                    ctx.count("examined")
+                    if sizes is None:
+                        ctx.count("failed")
+                        continue
                     ctx.count("changed")
-                except ServiceError as exc:
-                    log.warning("chunk not archived: %s", exc, extra={"chunk_id": chunk_id})
-                    ctx.count("failed")
-                done.append(chunk_id)
-        finally:
-            ctx.release([i for i in batch if i not in done])
+                    ctx.details["bytes_in"] += sizes[0]
+                    ctx.details["bytes_out"] += sizes[1]
+            finally:
+                ctx.release(batch)  # leases of chunks that failed; finished ones were released with their row
     if ctx.details["bytes_out"]:
         ctx.details["compression_ratio"] = round(ctx.details["bytes_in"] / ctx.details["bytes_out"], 3)
 
 
-def archive_one(ctx: JobContext, chunk_id: str) -> None:
-    """Archive one chunk this run holds the lease of."""
+def _archive_or_report(ctx: JobContext, chunk_id: str) -> tuple[int, int] | None:
+    try:
+        return archive_one(ctx, chunk_id)
+    except ServiceError as exc:
+        log.warning("chunk not archived: %s", exc, extra={"chunk_id": chunk_id})
+        return None
+
+
+def archive_one(ctx: JobContext, chunk_id: str) -> tuple[int, int]:
+    """Archive one chunk this run holds the lease of; returns the bytes before and after."""
     runtime = ctx.runtime
     vault = runtime.vault
     with runtime.readers() as session:
@@ -101,8 +113,7 @@ def archive_one(ctx: JobContext, chunk_id: str) -> None:
         row = session.get(RecordingChunk, chunk_id)
         assert row is not None
         row.superseded_key = None
-    ctx.details["bytes_in"] += len(wav)
-    ctx.details["bytes_out"] += len(flac)
+    return len(wav), len(flac)
 
 
 def remove_superseded(ctx: JobContext) -> None:

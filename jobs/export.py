@@ -53,7 +53,7 @@ DAILY_SCHEMA = pa.schema([
     ("replies_delivered_pct", pa.float64()),
     ("suppressed", pa.bool_()),
 ])  # fmt: skip
-ROWS_PER_BATCH = 50_000
+ROWS_PER_BATCH = 20_000
 
 
 def export(ctx: JobContext) -> None:

@@ -22,6 +22,7 @@ from compliance import audit
 from compliance.datakeys import count_wrapped_by, rewrap_to_active
 from compliance.errors import ComplianceError
 from compliance.keys import Keyring, KeyringProvider
+from reports.errors import ReportError
 from service.db import DatabaseUnavailableError, check_connection, make_engine, redact_url, transaction
 from service.errors import ServiceError
 from service.runtime import Runtime, build_runtime
@@ -198,6 +199,180 @@ def audit_checkpoint() -> None:
     with _runtime(settings) as runtime, transaction(runtime.sessions) as session:
         checkpoint = audit.write_checkpoint(session, runtime.signer)
     out.print(f"Checkpoint {checkpoint.id} signed at event {checkpoint.event_seq}.")
+
+
+FormatOption = Annotated[
+    str | None, typer.Option("--format", help="table (default on a terminal), csv (default otherwise) or json.")
+]
+OutputOption = Annotated[Path | None, typer.Option("--output", help="Write to FILE (mode 0600) instead of stdout.")]
+SinceOption = Annotated[str | None, typer.Option(help="From this date or time (UTC), inclusive.")]
+UntilOption = Annotated[str | None, typer.Option(help="Until this date or time (UTC), exclusive.")]
+
+
+def _period(
+    since: str | None, until: str | None, default_days: int | None = None
+) -> tuple[dt.datetime | None, dt.datetime | None]:
+    start = parse_moment(since, "--since") if since else None
+    end = parse_moment(until, "--until") if until else None
+    if start is None and default_days is not None:
+        start = (end or dt.datetime.now(dt.UTC)) - dt.timedelta(days=default_days)
+    if start and end and start >= end:
+        msg = f"The period is empty: --since {start:%Y-%m-%d %H:%M} is not before --until {end:%Y-%m-%d %H:%M}."
+        raise UserError(msg)
+    return start, end
+
+
+def _emit(report: object, fmt: str | None, output: Path | None, chart: Path | None = None) -> None:
+    from reports.queries import Report
+    from reports.render import FORMATS, write
+    from reports.render import chart as draw
+
+    assert isinstance(report, Report)
+    chosen = fmt or ("table" if sys.stdout.isatty() and output is None else "csv")
+    if chosen not in FORMATS:
+        msg = f"Unknown format {chosen!r}; choose table, csv or json."
+        raise UserError(msg)
+    if chart is not None:
+        rows = list(report.rows)
+        report.rows = rows
+        draw(report.name, rows, chart)
+    count = write(report, chosen, output, out)
+    if count == 0 and chosen == "table":
+        typer.echo("No rows in this report for the period and filters given.", err=True)
+
+
+@report_app.command("access")
+def report_access(
+    since: SinceOption = None, until: UntilOption = None,
+    actor: Annotated[str | None, typer.Option(help="Only this actor.")] = None,
+    call: Annotated[str | None, typer.Option(help="Only this call (id or CallSid).")] = None,
+    action: Annotated[str | None, typer.Option(help="Only this action; 'recording.' matches a family.")] = None,
+    fmt: FormatOption = None, output: OutputOption = None,
+) -> None:  # fmt: skip
+    """Who accessed which recordings or caller data, when, why, with what outcome."""
+    from reports.queries import access
+
+    start, end = _period(since, until)
+    settings = _settings()
+    with _runtime(settings) as runtime, runtime.readers() as session:
+        _emit(access(session, since=start, until=end, actor=actor, call=call, action=action), fmt, output)
+
+
+@report_app.command("call")
+def report_call(
+    call_id: Annotated[str, typer.Argument(metavar="CALL_ID", help="The call's id or its Twilio CallSid.")],
+    purpose: Annotated[str, typer.Option(help="Why you look at this call's data (recorded in the audit log).")],
+    fmt: FormatOption = None, output: OutputOption = None,
+) -> None:  # fmt: skip
+    """The chain of custody of one call: chunks, processing, storage, accesses, holds, retention, deletions."""
+    from reports.queries import call_custody
+
+    if not purpose.strip():
+        msg = "--purpose must say why this call's data is looked at."
+        raise UserError(msg)
+    settings = _settings()
+    with _runtime(settings) as runtime:
+        with runtime.readers() as session:
+            report = call_custody(session, call_id, recording_days=settings.retention_recording_days,
+                                  verifier=runtime.signer.verifier())  # fmt: skip
+            rows = list(report.rows)
+            report.rows = rows
+            resolved = rows[0]["object"] if rows else call_id
+        with transaction(runtime.sessions) as session:
+            audit.append(session, audit.AuditEntry(
+                actor=operator(settings), role="compliance", action="report.call", object_type="call",
+                object_id=resolved, call_id=resolved, purpose=purpose.strip(),
+            ))  # fmt: skip
+        _emit(report, fmt, output)
+
+
+@report_app.command("retention")
+def report_retention(
+    days: Annotated[int, typer.Option(min=0, help="Look this many days ahead.")] = 30,
+    fmt: FormatOption = None, output: OutputOption = None,
+) -> None:  # fmt: skip
+    """What falls due for deletion or anonymization in the next N days, by policy, and what holds block."""
+    from compliance.holds import held_call_ids
+    from reports.queries import retention_due
+
+    settings = _settings()
+    now = dt.datetime.now(dt.UTC)
+    policy_days = {"recording": settings.retention_recording_days, "reply": settings.retention_reply_days,
+                   "transcript": settings.retention_transcript_days}  # fmt: skip
+    with _runtime(settings) as runtime, runtime.readers() as session:
+        held = held_call_ids(session, now)
+        report = retention_due(session, days_ahead=days, as_of=now, policy_days=policy_days,
+                               anonymize_days=settings.anonymize_after_days, held=held)  # fmt: skip
+        _emit(report, fmt, output)
+
+
+@report_app.command("holds")
+def report_holds(fmt: FormatOption = None, output: OutputOption = None) -> None:
+    """Active, expired and released legal holds."""
+    from reports.queries import holds
+
+    settings = _settings()
+    with _runtime(settings) as runtime, runtime.readers() as session:
+        _emit(holds(session, as_of=dt.datetime.now(dt.UTC)), fmt, output)
+
+
+@report_app.command("deletions")
+def report_deletions(
+    since: SinceOption = None, until: UntilOption = None, fmt: FormatOption = None, output: OutputOption = None
+) -> None:
+    """Deletion records in a period (evidence that retention ran), with their policies and signatures."""
+    from reports.queries import deletions
+
+    start, end = _period(since, until)
+    settings = _settings()
+    with _runtime(settings) as runtime, runtime.readers() as session:
+        _emit(deletions(session, since=start, until=end, verifier=runtime.signer.verifier()), fmt, output)
+
+
+@report_app.command("processing")
+def report_processing(
+    since: SinceOption = None, until: UntilOption = None,
+    from_export: Annotated[bool, typer.Option("--from-export", help="Read the Parquet exports instead.")] = False,
+    chart: Annotated[Path | None, typer.Option(help="Also draw a PNG chart to FILE.")] = None,
+    fmt: FormatOption = None, output: OutputOption = None,
+) -> None:  # fmt: skip
+    """Per-day rates: calls, chunks, processed %, AI failures by class, latency p50/p95, replies delivered %."""
+    from reports.processing import from_database
+    from reports.processing import from_export as read_exports
+
+    start, end = _period(since, until, default_days=30)
+    assert start is not None
+    end = end or dt.datetime.now(dt.UTC) + dt.timedelta(days=1)
+    settings = _settings()
+    if from_export:
+        _emit(read_exports(settings.export_url, since=start, until=end), fmt, output, chart)
+        return
+    with _runtime(settings) as runtime, runtime.readers() as session:
+        _emit(from_database(session, since=start, until=end), fmt, output, chart)
+
+
+@report_app.command("storage")
+def report_storage(
+    chart: Annotated[Path | None, typer.Option(help="Also draw a PNG chart to FILE.")] = None,
+    fmt: FormatOption = None, output: OutputOption = None,
+) -> None:  # fmt: skip
+    """Bytes and object counts by tier and codec: hot versus archive."""
+    from reports.queries import storage
+
+    settings = _settings()
+    with _runtime(settings) as runtime, runtime.readers() as session:
+        _emit(storage(session), fmt, output, chart)
+
+
+@report_app.command("jobs")
+def report_jobs(since: SinceOption = None, fmt: FormatOption = None, output: OutputOption = None) -> None:
+    """Job runs and their outcomes."""
+    from reports.queries import jobs
+
+    start, _ = _period(since, None)
+    settings = _settings()
+    with _runtime(settings) as runtime, runtime.readers() as session:
+        _emit(jobs(session, since=start), fmt, output)
 
 
 @report_app.command("verify-audit")
@@ -466,7 +641,7 @@ def main() -> None:
     """Entry point: user mistakes and unavailable dependencies are one line on stderr, never a traceback."""
     try:
         app()
-    except (UserError, ComplianceError, ServiceError, DatabaseUnavailableError) as exc:
+    except (UserError, ComplianceError, ServiceError, DatabaseUnavailableError, ReportError) as exc:
         typer.echo(f"hotline: {exc}", err=True)
         sys.exit(2 if isinstance(exc, UserError) else 1)
     except ValidationError as exc:

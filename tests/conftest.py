@@ -159,3 +159,18 @@ def moto_endpoint() -> Iterator[str]:
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
+
+
+@pytest.fixture
+def harness(tmp_path: Path, database_url: str, keyring_path: Path) -> Iterator[Any]:
+    """Service instances over real HTTP and a Twilio media host, for whole calls (see tests/service/conftest.py)."""
+    from service.emulator import MediaServer
+    from tests.service.conftest import ACCOUNT_SID, AUTH_TOKEN, Harness
+
+    with MediaServer(ACCOUNT_SID, AUTH_TOKEN) as media:
+        h = Harness(media, tmp_path, database_url, keyring_path, [])
+        try:
+            yield h
+        finally:
+            for service in h.started:
+                service.stop()

@@ -17,7 +17,6 @@ from service.db import transaction
 from service.models import Call, RecordingChunk, new_id
 from service.runtime import Runtime
 from tests.conftest import DATA
-from tests.service.conftest import harness  # noqa: F401 - the fixture, for jobs on data made by whole calls
 
 SPEECH = (DATA / "caller_full_30s.wav").read_bytes()
 NOW = dt.datetime.now(dt.UTC)

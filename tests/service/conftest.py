@@ -5,13 +5,12 @@ from __future__ import annotations
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 import uvicorn
 from litestar import Litestar
 
@@ -106,17 +105,6 @@ class Harness:
     def call(self, service: RunningService, **script: Any) -> CallReport:
         values: dict[str, Any] = {"audio": CALLER_AUDIO, "chunks": 2, "pause_scale": 0.0, **script}
         return self.emulator(service).run(CallScript(**values))
-
-
-@pytest.fixture
-def harness(tmp_path: Path, database_url: str, keyring_path: Path) -> Iterator[Harness]:
-    with MediaServer(ACCOUNT_SID, AUTH_TOKEN) as media:
-        h = Harness(media, tmp_path, database_url, keyring_path, [])
-        try:
-            yield h
-        finally:
-            for service in h.started:
-                service.stop()
 
 
 def signed_post(url: str, params: dict[str, str], token: str = AUTH_TOKEN, **kwargs: Any) -> httpx.Response:

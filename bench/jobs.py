@@ -16,8 +16,10 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-# Run as a script, this file's folder comes first on sys.path and its name would hide the `jobs` package.
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+# Run as a script, this file's folder comes first on sys.path and its name would hide the `jobs` package:
+# put the repository root there instead (which also makes `bench.seed` importable).
+_HERE = Path(__file__).resolve().parent
+sys.path[:] = [str(_HERE.parent) if Path(p or ".").resolve() == _HERE else p for p in sys.path]
 
 import argparse
 import datetime as dt
@@ -33,6 +35,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import soundfile
 
+from bench.seed import seed_rows
 from compliance.crypto import ObjectIdentity
 from jobs.export import CHUNK_SCHEMA
 from service.db import transaction
@@ -86,33 +89,6 @@ def seed_chunks(workdir: Path, count: int) -> None:
                     chunk.plaintext_sha256, chunk.size_bytes = stored.plaintext_sha256, stored.size_bytes
     finally:
         runtime.close()
-
-
-def seed_rows(db: Path, rows: int, day: dt.date) -> None:
-    """Chunk rows for the export (metadata only: the export reads no audio)."""
-    start = dt.datetime.combine(day, dt.time())
-    data = []
-    calls = []
-    call_id = ""
-    for i in range(rows):
-        if i % 30 == 0:
-            call_id = str(uuid.uuid4())
-            calls.append((call_id, "CA" + uuid.uuid4().hex, "completed", start.isoformat(" "), start.isoformat(" ")))
-        # SQLAlchemy's own SQLite format (always with microseconds), so range filters compare like real rows.
-        at = (start + dt.timedelta(seconds=i * 86_000 / rows)).isoformat(" ", timespec="microseconds")
-        ready = (start + dt.timedelta(seconds=i * 86_000 / rows + 2.2)).isoformat(" ", timespec="microseconds")
-        data.append((str(uuid.uuid4()), call_id, i % 30 + 1, "RE" + uuid.uuid4().hex, "https://api.twilio.com/x", 30,
-                     1, 1, at, ready, ready, "simulated", "wav", "hot", 480044, "stored", 0))  # fmt: skip
-    with sqlite3.connect(db) as connection:
-        connection.executemany(
-            "INSERT INTO calls (id, call_sid, status, started_at, created_at) VALUES (?, ?, ?, ?, ?)", calls
-        )
-        connection.executemany(
-            "INSERT INTO recording_chunks (id, call_id, chunk_number, recording_sid, recording_url, duration_s,"
-            " processed, response_played, recorded_at, processed_at, response_ready_at, responder, codec, tier,"
-            " size_bytes, storage_state, fetch_attempts) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-            data,
-        )
 
 
 def load_rows(db: Path) -> list[tuple[object, ...]]:

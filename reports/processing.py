@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+from array import array
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pyarrow.dataset as ds
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, case, func, select
 from sqlalchemy.orm import Session
 
-from jobs.export import DayStats
 from reports.errors import ReportError
 from reports.queries import BATCH, Report, failures_text
 from service.models import RecordingChunk
@@ -26,34 +26,64 @@ def _as_row(rollup: dict[str, Any]) -> dict[str, Any]:
     }  # fmt: skip
 
 
+def _day(session: Session) -> ColumnElement[Any]:
+    """The UTC calendar day of a chunk, in SQL."""
+    if session.get_bind().dialect.name == "postgresql":
+        return func.date(func.timezone("UTC", RecordingChunk.recorded_at))
+    return func.date(RecordingChunk.recorded_at)  # SQLite keeps UTC times as text
+
+
+def _latency_ms(session: Session) -> ColumnElement[Any]:
+    """Recording to reply ready (or to processing done), in milliseconds, in SQL."""
+    ready = func.coalesce(
+        RecordingChunk.response_ready_at, case((RecordingChunk.processed, RecordingChunk.processed_at), else_=None)
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        return func.extract("epoch", ready - RecordingChunk.recorded_at) * 1000
+    return (func.julianday(ready) - func.julianday(RecordingChunk.recorded_at)) * 86_400_000
+
+
 def from_database(session: Session, *, since: dt.datetime, until: dt.datetime) -> Report:
-    """Exact per-day figures, computed from the chunks (no cell suppression: officers see the operational data)."""
-    query = (
+    """Exact per-day figures (no cell suppression: officers see the operational data), aggregated in SQL."""
+    day = _day(session)
+    in_range = (RecordingChunk.recorded_at >= since, RecordingChunk.recorded_at < until)
+    has_reply = (RecordingChunk.response_audio_key.is_not(None)) | (RecordingChunk.reply_deleted_at.is_not(None))
+    totals = session.execute(
         select(
-            RecordingChunk.call_id, RecordingChunk.recorded_at, RecordingChunk.processed, RecordingChunk.processed_at,
-            RecordingChunk.response_ready_at, RecordingChunk.response_audio_key, RecordingChunk.reply_deleted_at,
-            RecordingChunk.response_played, RecordingChunk.error_class,
-        )
-        .where(RecordingChunk.recorded_at >= since, RecordingChunk.recorded_at < until)
-        .order_by(RecordingChunk.recorded_at)
-        .execution_options(yield_per=BATCH)
-    )  # fmt: skip
+            day, func.count(func.distinct(RecordingChunk.call_id)), func.count(),
+            func.sum(case((RecordingChunk.processed, 1), else_=0)), func.sum(case((has_reply, 1), else_=0)),
+            func.sum(case((has_reply & RecordingChunk.response_played, 1), else_=0)),
+        ).where(*in_range).group_by(day).order_by(day)
+    ).all()  # fmt: skip
+    failures: dict[str, dict[str, int]] = {}
+    for key, error_class, count in session.execute(
+        select(day, RecordingChunk.error_class, func.count())
+        .where(*in_range, RecordingChunk.error_class.is_not(None))
+        .group_by(day, RecordingChunk.error_class)
+    ):
+        failures.setdefault(str(key), {})[error_class] = int(count)
+    latencies: dict[str, array[float]] = {}
+    latency = _latency_ms(session)
+    for key, value in session.execute(
+        select(day, latency).where(*in_range, latency.is_not(None)).execution_options(yield_per=BATCH)
+    ):
+        latencies.setdefault(str(key), array("d")).append(float(value))
 
-    def rows() -> Iterator[dict[str, Any]]:
-        day: dt.date | None = None
-        stats = DayStats()
-        for row in session.execute(query):
-            current = row.recorded_at.astimezone(dt.UTC).date()
-            if day is not None and current != day:
-                yield _as_row(stats.rollup(day, 1).to_pylist()[0])
-                stats = DayStats()
-            day = current
-            ready = row.response_ready_at or (row.processed_at if row.processed else None)
-            stats.add(row, (ready - row.recorded_at).total_seconds() * 1000 if ready else None)
-        if day is not None:
-            yield _as_row(stats.rollup(day, 1).to_pylist()[0])
+    def pct(part: int, whole: int) -> float | None:
+        return None if whole == 0 else round(100.0 * part / whole, 2)
 
-    return Report("processing", f"Processing {since:%Y-%m-%d} to {until:%Y-%m-%d}", rows())
+    rows = []
+    for key, calls, chunks, processed, with_reply, played in totals:
+        values = np.frombuffer(latencies[str(key)], dtype=np.float64) if str(key) in latencies else None
+        rows.append({
+            "day": dt.date.fromisoformat(str(key)), "calls": int(calls), "chunks": int(chunks),
+            "processed_pct": pct(int(processed or 0), int(chunks)),
+            "failures_by_class": failures_text(failures.get(str(key), {})),
+            "latency_p50_ms": None if values is None else float(np.percentile(values, 50)),
+            "latency_p95_ms": None if values is None else float(np.percentile(values, 95)),
+            "replies_delivered_pct": pct(int(played or 0), int(with_reply or 0)),
+        })  # fmt: skip
+    return Report("processing", f"Processing {since:%Y-%m-%d} to {until:%Y-%m-%d}", rows)
 
 
 def from_export(export_url: str, *, since: dt.datetime, until: dt.datetime) -> Report:

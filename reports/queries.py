@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -44,7 +44,8 @@ class Report:
 
     name: str
     title: str
-    rows: Iterable[Mapping[Any, Any]]
+    # Mappings by field name, or sequences already in field order.
+    rows: Iterable[Any]
     totals: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -65,7 +66,7 @@ def access(
     action: str | None,
 ) -> Report:  # fmt: skip
     """Who accessed which recordings or caller data, when, why, with what outcome."""
-    query = select(AuditEvent.__table__).order_by(AuditEvent.seq)
+    query = select(*(AuditEvent.__table__.c[name] for name in FIELDS["access"])).order_by(AuditEvent.seq)
     if since:
         query = query.where(AuditEvent.occurred_at >= since)
     if until:
@@ -79,9 +80,9 @@ def access(
             AuditEvent.action.startswith(action) if action.endswith(".") else AuditEvent.action == action
         )
 
-    def rows() -> Iterator[Mapping[Any, Any]]:
-        # Core rows straight from the connection: no ORM layer for a million events.
-        yield from session.connection().execution_options(yield_per=BATCH).execute(query).mappings()
+    def rows() -> Iterator[Any]:
+        # Core rows, already in field order, straight from the connection: no ORM layer for a million events.
+        yield from session.connection().execution_options(yield_per=BATCH).execute(query)
 
     return Report("access", "Access to recordings and caller data", rows())
 

@@ -42,6 +42,14 @@ def _human(value: Any) -> str:
     return str(value)
 
 
+def _cells(row: Any, fields: list[str], times: list[int]) -> list[Any]:
+    """A row's values in field order: rows are mappings, or tuples already in field order."""
+    cells = [row[name] for name in fields] if isinstance(row, Mapping) else list(row)
+    for index in times:
+        cells[index] = _iso(cells[index])
+    return cells
+
+
 @contextmanager
 def _target(output: Path | None) -> Iterator[TextIO]:
     if output is None:
@@ -58,16 +66,18 @@ def write(report: Report, fmt: str, output: Path | None, console: Console) -> in
     count = 0
     with _target(output) as handle:
         fields = report.fields
+        # Times are the fields named `at`, `day`, `until` or `*_at`; only those need converting.
+        times = [i for i, name in enumerate(fields) if name in ("at", "day", "until") or name.endswith("_at")]
         if fmt == "csv":
             writer = csv.writer(handle)
             writer.writerow(fields)
             for row in report.rows:
-                writer.writerow([_iso(row[name]) for name in fields])
+                writer.writerow(_cells(row, fields, times))
                 count += 1
         elif fmt == "json":
             handle.write("[")
             for row in report.rows:
-                cells = {name: _iso(row[name]) for name in fields}
+                cells = dict(zip(fields, _cells(row, fields, times), strict=True))
                 handle.write(("," if count else "") + "\n  " + json.dumps(cells))
                 count += 1
             handle.write("\n]\n" if count else "]\n")
@@ -76,7 +86,7 @@ def write(report: Report, fmt: str, output: Path | None, console: Console) -> in
             for name in report.fields:
                 table.add_column(name.replace("_", " "), overflow="fold")
             for row in report.rows:
-                table.add_row(*(_human(row[name]) for name in report.fields))
+                table.add_row(*(_human(value) for value in _cells(row, fields, [])))
                 count += 1
             totals = ", ".join(f"{k.replace('_', ' ')} {_human(v)}" for k, v in report.totals.items())
             table.caption = f"{count:,} rows" + (f"; {totals}" if totals else "")

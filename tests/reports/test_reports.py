@@ -178,3 +178,23 @@ def test_json_fields_are_documented() -> None:
         assert name in lines, f"README documents no `report {name}`"
         documented = lines[name].split(":", 1)[1]
         assert [f for f in fields if f"`{f}`" not in documented] == [], name
+
+
+def test_processing_sql_figures_match_the_export_rollup(harness: Harness, monkeypatch: pytest.MonkeyPatch) -> None:
+    service = harness.start(simulated_failure_rate=0.0)
+    for _ in range(5):
+        assert harness.call(service, chunks=2).ok
+    job(service, "export", 1)
+    settings = service.runtime.settings
+    env = {"HOTLINE_DATABASE_URL": settings.database_url, "HOTLINE_STORAGE_URL": settings.storage_url,
+           "HOTLINE_KEYRING": str(settings.keyring), "HOTLINE_EXPORT_URL": settings.export_url}  # fmt: skip
+    monkeypatch.chdir(harness.tmp_path)
+    populated = Populated(service, env, "", "")
+    from_db = json.loads(invoke(populated, "processing", "--format", "json"))
+    exported = json.loads(invoke(populated, "processing", "--from-export", "--format", "json"))
+    assert len(from_db) == len(exported) == 1
+    for name in ("day", "calls", "chunks", "processed_pct", "replies_delivered_pct"):
+        assert from_db[0][name] == exported[0][name], name
+    assert from_db[0]["calls"] == 5 and from_db[0]["chunks"] == 10
+    assert from_db[0]["latency_p50_ms"] == pytest.approx(exported[0]["latency_p50_ms"], abs=1.0)
+    assert from_db[0]["latency_p95_ms"] == pytest.approx(exported[0]["latency_p95_ms"], abs=1.0)

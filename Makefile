@@ -44,6 +44,8 @@ test: lint
 bench: install
 	$(BIN)/python bench/crypto_store.py
 	$(BIN)/python bench/call_load.py
+	$(BIN)/python bench/jobs.py
+	$(BIN)/python bench/reports.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

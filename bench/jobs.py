@@ -35,7 +35,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import soundfile
 
-from bench.seed import seed_rows
+from bench.seed import HOTLINE, clean_env, prepare, seed_rows
 from compliance.crypto import ObjectIdentity
 from jobs.export import CHUNK_SCHEMA
 from service.db import transaction
@@ -45,13 +45,12 @@ from service.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 SPEECH = (ROOT / "tests" / "data" / "caller_full_30s.wav").read_bytes()
-HOTLINE = str(Path(sys.executable).parent / "hotline")
 PAST = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
 
 
 def run_job(workdir: Path, *args: str) -> tuple[float, float, str]:
     """Wall seconds, peak RSS (MB) and output of one `hotline jobs run` process."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HOTLINE_")}
+    env = clean_env()
     env["HOTLINE_JOB_BATCH_SIZE"] = "500"
     began = time.perf_counter()
     process = subprocess.Popen([HOTLINE, "jobs", "run", *args], cwd=workdir, env=env, stdout=subprocess.PIPE, text=True)
@@ -147,9 +146,7 @@ def main() -> None:
         return
     with tempfile.TemporaryDirectory(prefix="hotline-jobs-bench-") as tmp:
         work = Path(tmp)
-        env = {k: v for k, v in os.environ.items() if not k.startswith("HOTLINE_")}
-        subprocess.run([HOTLINE, "keys", "init"], cwd=work, env=env, check=True, capture_output=True)
-        subprocess.run([HOTLINE, "db", "upgrade"], cwd=work, env=env, check=True, capture_output=True)
+        prepare(work)
         began = time.perf_counter()
         seed_chunks(work, args.chunks)
         print(f"seeded {args.chunks} encrypted 30 s chunks in {time.perf_counter() - began:.0f} s")

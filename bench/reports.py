@@ -25,12 +25,13 @@ import subprocess
 import tempfile
 import time
 
-HOTLINE = str(Path(sys.executable).parent / "hotline")
+from bench.seed import HOTLINE, clean_env, prepare
+
 DAY = dt.date(2026, 2, 1)
 
 
 def timed(workdir: Path, *args: str) -> tuple[float, float]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HOTLINE_")}
+    env = clean_env()
     began = time.perf_counter()
     process = subprocess.Popen([HOTLINE, *args], cwd=workdir, env=env, stdout=subprocess.DEVNULL)
     _pid, status, usage = os.wait4(process.pid, 0)
@@ -60,9 +61,7 @@ def main() -> None:
         return
     with tempfile.TemporaryDirectory(prefix="hotline-reports-bench-") as tmp:
         work = Path(tmp)
-        env = {k: v for k, v in os.environ.items() if not k.startswith("HOTLINE_")}
-        subprocess.run([HOTLINE, "keys", "init"], cwd=work, env=env, check=True, capture_output=True)
-        subprocess.run([HOTLINE, "db", "upgrade"], cwd=work, env=env, check=True, capture_output=True)
+        prepare(work)
         db = work / "var" / "hotline.db"
         # Seeded by a child process, so the report processes forked from this one inherit no seeding memory.
         subprocess.run([sys.executable, __file__, "--seed-into", str(db), "--rows", str(args.rows)], check=True)

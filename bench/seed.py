@@ -4,9 +4,25 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import os
 import sqlite3
+import subprocess
+import sys
 import uuid
 from pathlib import Path
+
+HOTLINE = str(Path(sys.executable).parent / "hotline")
+
+
+def clean_env() -> dict[str, str]:
+    """This environment without HOTLINE_ settings: the benchmark's processes use the embedded defaults."""
+    return {k: v for k, v in os.environ.items() if not k.startswith("HOTLINE_")}
+
+
+def prepare(workdir: Path) -> None:
+    """A keyring and a migrated SQLite database under `workdir/var`, as `make run` makes them."""
+    for step in (["keys", "init"], ["db", "upgrade"]):
+        subprocess.run([HOTLINE, *step], cwd=workdir, env=clean_env(), check=True, capture_output=True)
 
 
 def seed_rows(db: Path, rows: int, day: dt.date) -> None:

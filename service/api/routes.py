@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 import anyio.to_thread
@@ -15,13 +15,11 @@ from litestar.response import Response
 from sqlalchemy import func, select
 
 from compliance import audit
-from compliance.errors import ComplianceError
 from service.api.auth import roles
-from service.audio import to_wav
-from service.call_loop import CallLoop, recording_identity, reply_identity
+from service.call_loop import CallLoop
 from service.db import transaction
-from service.errors import ServiceError
 from service.models import Call, RecordingChunk
+from service.playback import NothingToPlayError, PlaybackFailedError, PlaybackRefusedError, play
 from service.runtime import Runtime
 from service.users import Principal
 
@@ -211,40 +209,14 @@ class ApiController(Controller):
         """Decrypted playback of a caller's chunk (or the AI's reply); audited with the required purpose."""
         runtime: Runtime = state.runtime
         loop: CallLoop = state.loop
-        user: Principal = request.user
-        reason = (purpose or x_purpose or "").strip()
-        if not reason:
-            raise ClientException(detail="Playback needs a purpose: ?purpose=... or an X-Purpose header.")
-        if kind not in ("recording", "reply"):
-            raise ClientException(detail="kind must be 'recording' or 'reply'.")
-        entry = audit.AuditEntry(
-            actor=user.name,
-            role=user.role,
-            action=f"{kind}.playback",
-            object_type="chunk",
-            object_id=chunk_id,
-            purpose=reason,
-            client_addr=_client_addr(request),
-        )
         try:
-            with transaction(runtime.sessions) as session:
-                chunk = session.get(RecordingChunk, chunk_id)
-                if chunk is None:
-                    raise NotFoundException(detail=f"No chunk {chunk_id}.")
-                key, key_id, identity, sha = (
-                    (chunk.storage_key, chunk.data_key_id, recording_identity(chunk), chunk.plaintext_sha256)
-                    if kind == "recording"
-                    else (chunk.response_audio_key, chunk.response_data_key_id, reply_identity(chunk), None)
-                )
-                if key is None or key_id is None:
-                    raise NotFoundException(detail=f"Chunk {chunk_id} has no stored {kind}.")
-                audit.append(session, replace(entry, call_id=chunk.call_id))
-                audio = loop.vault.get(session, identity, key, key_id, sha)
-                if kind == "recording":
-                    audio = to_wav(audio, chunk.codec)  # archived chunks are FLAC: decoded on the fly
-        except (ServiceError, ComplianceError) as exc:
-            with transaction(runtime.sessions) as session:
-                audit.append(session, replace(entry, outcome="failure", details={"error": type(exc).__name__}))
+            audio = play(runtime, loop.vault, request.user, chunk_id, kind, purpose or x_purpose or "",
+                         _client_addr(request))  # fmt: skip
+        except PlaybackRefusedError as exc:
+            raise ClientException(detail=str(exc)) from exc
+        except NothingToPlayError as exc:
+            raise NotFoundException(detail=str(exc)) from exc
+        except PlaybackFailedError as exc:
             raise ClientException(status_code=409, detail=str(exc)) from exc
         return Response(audio, media_type="audio/wav")
 

@@ -7,19 +7,25 @@ import contextlib
 import logging
 import uuid
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import anyio.to_thread
 import httpx
 from litestar import Litestar, get
+from litestar.config.csrf import CSRFConfig
+from litestar.contrib.jinja import JinjaTemplateEngine
 from litestar.datastructures import State
+from litestar.middleware.session.client_side import CookieBackendConfig
 from litestar.openapi import OpenAPIConfig
 from litestar.response import Response
+from litestar.template.config import TemplateConfig
 from sqlalchemy import text
 
 from service.api.auth import bearer_auth
 from service.api.routes import ApiController
 from service.call_loop import CallLoop
+from service.console.routes import ConsoleController
 from service.errors import StorageError
 from service.media import TwilioMedia
 from service.metrics import Metrics
@@ -108,10 +114,27 @@ def create_app(
             await wired_responder.aclose()
             wired_runtime.close()
 
+    secure = settings.public_url.startswith("https://")
+    machine_routes = ["^/twilio", "^/api", "^/healthz", "^/metrics", "^/schema"]
+    sessions = CookieBackendConfig(
+        secret=runtime.keyring.subkey(b"hotline-recorder console session v1"), key="hotline_console",
+        max_age=settings.console_session_s, httponly=True, secure=secure, samesite="strict", exclude=machine_routes,
+    )  # fmt: skip
     return Litestar(
-        route_handlers=[healthz, metrics, TwilioController, ApiController],
+        route_handlers=[healthz, metrics, TwilioController, ApiController, ConsoleController],
         state=State({"runtime": runtime, "loop": loop, "metrics": metrics_registry, "settings": settings}),
-        middleware=[bearer_auth()],
+        middleware=[sessions.middleware, bearer_auth()],
+        # Every console form carries a CSRF token; Twilio's webhooks and the bearer-token API do not use cookies.
+        csrf_config=CSRFConfig(
+            secret=runtime.keyring.subkey(b"hotline-recorder console csrf v1").hex(),
+            cookie_secure=secure,
+            cookie_samesite="strict",
+            cookie_httponly=True,
+            exclude=machine_routes,
+        ),
+        template_config=TemplateConfig(
+            directory=Path(__file__).parent / "console" / "templates", engine=JinjaTemplateEngine
+        ),
         lifespan=[lifespan],
         openapi_config=OpenAPIConfig(title="hotline-recorder", version="0.1.0", path="/schema"),
         # Logging is configured once by the entry point (service/logs.py), not by the framework.

@@ -49,6 +49,7 @@ class Settings(BaseSettings):
     media_fetch_budget_s: float = Field(default=6.0, gt=0)
     record_timeout_s: int = Field(default=5, ge=1)
     reply_url_ttl_s: int = Field(default=600, ge=30)
+    console_session_s: int = Field(default=1800, ge=1)
     spool_dir: Path | None = None
     spool_retry_s: float = Field(default=10.0, gt=0)
     operator: str | None = None

@@ -40,7 +40,9 @@ class BearerTokenMiddleware(AbstractAuthenticationMiddleware):
 
 def bearer_auth() -> DefineMiddleware:
     """The middleware, applied to /api only."""
-    return DefineMiddleware(BearerTokenMiddleware, exclude=["^/twilio", "^/healthz", "^/metrics", "^/schema"])
+    return DefineMiddleware(
+        BearerTokenMiddleware, exclude=["^/twilio", "^/healthz", "^/metrics", "^/schema", "^/console"]
+    )
 
 
 def roles(*allowed: str) -> Guard:

@@ -113,3 +113,45 @@ def test_sign_out_and_expiry(harness: Harness) -> None:
     other = sign_in(running, "compliance")
     other.post("/console/logout", data={"_csrf_token": csrf(other, "/console/calls")})
     assert other.get("/console/calls").headers["location"] == "/console/login"
+
+
+def test_active_chunks_holds_and_csv_export(service: RunningService) -> None:
+    from tests.service.conftest import signed_post
+
+    call_sid = "CA" + "7" * 32
+    params = {"AccountSid": "AC" + "0" * 32, "CallSid": call_sid, "From": "+15550100001", "CallStatus": "ringing"}
+    answered = signed_post(f"{service.url}/twilio/voice/", params)
+    assert answered.status_code == 200
+    counselor = sign_in(service, "counselor")
+    active = counselor.get("/console/active")
+    assert active.status_code == 200 and 'aria-live="polite"' in active.text
+    with service.runtime.readers() as session:
+        from service.models import Call
+
+        live = session.scalars(select(Call).where(Call.call_sid == call_sid)).one()
+    assert live.id in counselor.get("/console/active/rows").text
+    assert "AI failed" in counselor.get("/console/chunks?state=failed").text
+    assert counselor.get("/console/chunks?state=bogus").status_code == 400
+    assert counselor.get("/console/holds").status_code == 403
+    exported = counselor.get("/console/calls.csv")
+    assert exported.headers["content-type"].startswith("text/csv")
+    assert exported.text.splitlines()[0] == "id,call_sid,status,started_at,ended_at,duration_s,caller_country"
+    assert live.id in exported.text and "5550100001" not in exported.text
+    officer = sign_in(service, "compliance")
+    placed = officer.post("/console/holds", data={"call": call_sid, "reason": "subpoena 9",
+                                                  "_csrf_token": csrf(officer, "/console/holds")})  # fmt: skip
+    assert placed.status_code == 303
+    page = officer.get("/console/holds")
+    assert "subpoena 9" in page.text and "placed" in officer.get(placed.headers["location"]).text
+    hold_id = re.search(r'action="/console/holds/(\d+)/release"', page.text)
+    assert hold_id
+    released = officer.post(f"/console/holds/{hold_id.group(1)}/release",
+                            data={"reason": "closed", "_csrf_token": csrf(officer, "/console/holds")})  # fmt: skip
+    assert released.status_code == 303
+    bad = officer.post(
+        "/console/holds", data={"call": "nope", "reason": "x", "_csrf_token": csrf(officer, "/console/holds")}
+    )
+    assert bad.status_code == 400
+    with service.runtime.readers() as session:
+        actions = session.scalars(select(AuditEvent.action).order_by(AuditEvent.seq)).all()
+    assert {"calls.export", "hold.place", "hold.release"} <= set(actions)

@@ -57,6 +57,17 @@ def sign_in_redirect(_request: Request[Any, Any, Any], _exc: Exception) -> Respo
     return Redirect("/console/login", status_code=303)
 
 
+def error_page(request: Request[Any, Any, Any], exc: HTTPException) -> Template:
+    """Errors in the console are pages, with the reason, not JSON."""
+    session = request.session or {}
+    user = Principal(**session["user"]) if session.get("user") else None
+    heading = {400: "That request cannot be served", 403: "Not for your role", 404: "Not found"}.get(
+        exc.status_code, "Something went wrong"
+    )
+    context = {"user": user, "status": exc.status_code, "heading": heading, "detail": exc.detail}
+    return Template("error.html", status_code=exc.status_code, context=context)
+
+
 def _day(text: str | None) -> dt.datetime | None:
     if not text:
         return None
@@ -116,7 +127,7 @@ class ConsoleController(Controller):
 
     path = "/console"
     include_in_schema = False
-    exception_handlers = {SignInRequiredError: sign_in_redirect}  # noqa: RUF012 - Litestar's declaration style
+    exception_handlers = {SignInRequiredError: sign_in_redirect, HTTPException: error_page}  # noqa: RUF012
 
     @get("/")
     async def home(self) -> Redirect:

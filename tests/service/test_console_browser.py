@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import os
 import tempfile
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,7 +19,7 @@ from compliance.models import AuditEvent
 from service.db import transaction
 from service.models import Call, RecordingChunk
 from service.users import add_user
-from tests.service.conftest import Harness, RunningService, signed_post
+from tests.service.conftest import Harness, RunningService
 
 CHROMIUM = "/usr/bin/chromium"
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -69,14 +71,17 @@ def sign_in(context, url: str, secret: str):  # type: ignore[no-untyped-def]
 
 
 def test_counselor_and_officer_in_chromium(harness: Harness, chromium, screenshots: Path) -> None:  # type: ignore[no-untyped-def]
-    service = harness.start()
-    assert harness.call(service, chunks=1).ok
-    live_sid = "CA" + "5" * 32
-    params = {"AccountSid": "AC" + "0" * 32, "CallSid": live_sid, "From": "+15550100001", "CallStatus": "ringing"}
-    assert signed_post(f"{service.url}/twilio/voice/", params).status_code == 200
-    with service.runtime.readers() as session:
-        live = session.scalars(select(Call).where(Call.call_sid == live_sid)).one()
-        chunk = session.scalars(select(RecordingChunk)).one()
+    service = harness.start(simulated_delay_s=4.0)
+    # The emulator places a call that stays up while the AI (slowly) answers: it is active meanwhile.
+    caller = threading.Thread(target=lambda: harness.call(service, chunks=1))
+    caller.start()
+    deadline = time.monotonic() + 10
+    live = None
+    while live is None and time.monotonic() < deadline:
+        with service.runtime.readers() as session:
+            live = session.scalars(select(Call).where(Call.ended_at.is_(None))).first()
+        time.sleep(0.05)
+    assert live is not None
     counselor = chromium.new_context(viewport={"width": 390, "height": 844})  # a phone-sized screen
     page = sign_in(counselor, service.url, token(service, "casey", "counselor"))
     page.screenshot(path=screenshots / "1-calls.png", full_page=True)
@@ -84,6 +89,9 @@ def test_counselor_and_officer_in_chromium(harness: Harness, chromium, screensho
     page.get_by_role("link", name="Active calls").click()
     page.wait_for_selector(f"text={live.id}")
     page.screenshot(path=screenshots / "2-active-calls.png", full_page=True)
+    caller.join(timeout=30)
+    with service.runtime.readers() as session:
+        chunk = session.scalars(select(RecordingChunk)).one()
 
     page.goto(f"{service.url}/console/calls/{chunk.call_id}")
     page.screenshot(path=screenshots / "3-call-detail.png", full_page=True)

@@ -249,7 +249,7 @@ class ConsoleController(Controller):
         self,
         request: Request[Any, Any, Any],
         state: State,
-        state_filter: Annotated[str, QueryParameter(query="state")] = "all",
+        state_filter: Annotated[str, QueryParameter(name="state")] = "all",
     ) -> Template:
         """Chunks filtered by processing status."""
         user = signed_in(request, *STAFF)

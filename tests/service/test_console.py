@@ -105,10 +105,12 @@ def test_analysts_have_no_console(service: RunningService) -> None:
 
 
 def test_sign_out_and_expiry(harness: Harness) -> None:
-    running = harness.start(console_session_s=1)
+    # Long enough to be used at once even on a loaded CI machine, short enough to wait out.
+    running = harness.start(console_session_s=4)
     client = sign_in(running, "admin")
+    signed_in_at = time.monotonic()
     assert client.get("/console/calls").status_code == 200
-    time.sleep(1.5)
+    time.sleep(max(0.0, 4.5 - (time.monotonic() - signed_in_at)))
     assert client.get("/console/calls").headers["location"] == "/console/login"
     other = sign_in(running, "compliance")
     other.post("/console/logout", data={"_csrf_token": csrf(other, "/console/calls")})

@@ -231,9 +231,11 @@ def test_slow_ai_keeps_the_caller_in_the_loop_then_plays_the_reply(harness: Harn
     assert 'hotline_webhook_latency_seconds_bucket{le="1.0",route="wait"}' in histogram
     # Every webhook answered within the budget plus overhead, far under Twilio's 15 s.
     count = [line for line in histogram.splitlines() if line.startswith("hotline_webhook_latency_seconds_count")]
-    within = [line for line in histogram.splitlines() if 'le="1.0",route="wait"' in line]
+    within = [line for line in histogram.splitlines() if 'le="2.5",route="wait"' in line]
     assert within and count
-    assert within[0].split()[-1] == next(c for c in count if 'route="wait"' in c).split()[-1]
+    waits = next(c for c in count if 'route="wait"' in c).split()[-1]
+    assert within[0].split()[-1] == waits
+    assert float(waits) >= 3  # the 2 s reply was waited for across several short webhooks
 
 
 def test_ai_that_never_answers_gives_up_and_recording_resumes(harness: Harness) -> None:

@@ -23,6 +23,7 @@ from compliance.datakeys import count_wrapped_by, rewrap_to_active
 from compliance.errors import ComplianceError
 from compliance.keys import Keyring, KeyringProvider
 from reports.errors import ReportError
+from reports.queries import Report
 from service.db import DatabaseUnavailableError, check_connection, make_engine, redact_url, transaction
 from service.errors import ServiceError
 from service.runtime import Runtime, build_runtime
@@ -223,7 +224,6 @@ def _period(
 
 
 def _emit(report: object, fmt: str | None, output: Path | None, chart: Path | None = None) -> None:
-    from reports.queries import Report
     from reports.render import FORMATS, write
     from reports.render import chart as draw
 

@@ -16,7 +16,7 @@ from sqlalchemy import ColumnElement, delete, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from compliance.deletions import record_deletion
-from compliance.holds import held_call_ids
+from compliance.holds import active_condition, held_call_ids
 from compliance.models import LegalHold
 from compliance.retention import (
     CALL_METADATA,
@@ -175,8 +175,6 @@ def _delete_twilio_copy(ctx: JobContext, chunk_id: str) -> None:
 
 
 def _held(session: Session, call_id: str, as_of: dt.datetime) -> bool:
-    from compliance.holds import active_condition
-
     return (
         session.scalars(select(LegalHold.id).where(LegalHold.call_id == call_id, active_condition(as_of))).first()
         is not None

@@ -7,6 +7,7 @@ import datetime as dt
 import io
 import json
 import os
+import sys
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
@@ -53,7 +54,7 @@ def _cells(row: Any, fields: list[str], times: list[int]) -> list[Any]:
 @contextmanager
 def _target(output: Path | None) -> Iterator[TextIO]:
     if output is None:
-        yield __import__("sys").stdout
+        yield sys.stdout
         return
     # Reports can name calls and people: readable by the operator only.
     fd = os.open(output, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)

@@ -395,6 +395,10 @@ class CallLoop:
 
     # --- 5. Processing a chunk (background) ----------------------------------------------------------------
 
+    def reprocess(self, chunk_id: str) -> None:
+        """Run AI processing for a stored chunk again, in the background (the management API's request)."""
+        self._spawn(self.process(chunk_id, with_ai=True))
+
     def _spawn(self, work: Any) -> None:
         task: asyncio.Task[None] = asyncio.get_running_loop().create_task(work)
         self._tasks.add(task)

@@ -193,7 +193,7 @@ class ApiController(Controller):
 
         if not await anyio.to_thread.run_sync(reset):
             raise NotFoundException(detail=f"No chunk {data.chunk_id}.")
-        loop._spawn(loop.process(data.chunk_id, with_ai=True))
+        loop.reprocess(data.chunk_id)
         return {"chunk_id": data.chunk_id, "status": "queued"}
 
     @get("/chunks/{chunk_id:str}/audio", guards=[roles(*STAFF)], sync_to_thread=True)

@@ -420,7 +420,7 @@ def simulate_call(
     """Act as Twilio: place a call against a running service and follow its TwiML."""
     from importlib import resources
 
-    from service.emulator import CallEmulator, CallScript, MediaServer, summary_line
+    from service.emulator import CallEmulator, CallScript, MediaServer, load_audio, summary_line
 
     settings = _settings()
     if not settings.twilio_enabled or settings.twilio_auth_token is None or settings.twilio_account_sid is None:
@@ -431,9 +431,7 @@ def simulate_call(
             msg = f"No audio file {path}."
             raise UserError(msg)
     sounds = (
-        [p.read_bytes() for p in audio]
-        if audio
-        else [resources.files("service").joinpath("data/caller_sample.wav").read_bytes()]
+        load_audio(audio) if audio else [resources.files("service").joinpath("data/caller_sample.wav").read_bytes()]
     )
     script = CallScript(
         audio=sounds,

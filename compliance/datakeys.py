@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from compliance.crypto import new_data_key
@@ -112,12 +112,14 @@ def rewrap_to_active(session: Session, provider: KeyringProvider, *, batch_size:
 
 def count_wrapped_by(session: Session, provider: KeyringProvider, version: int) -> int:
     """How many live data keys still need `version` to be unwrapped."""
-    rows = session.scalars(
-        select(DataKey.id).where(
+    count = session.scalar(
+        select(func.count())
+        .select_from(DataKey)
+        .where(
             DataKey.provider == provider.name,
             DataKey.kek_id == provider.keyring.kek_id,
             DataKey.kek_version == version,
             DataKey.wrapped_key.is_not(None),
         )
-    ).all()
-    return len(rows)
+    )
+    return int(count or 0)

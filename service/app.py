@@ -20,12 +20,12 @@ from litestar.openapi import OpenAPIConfig
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.response import Response
 from litestar.template.config import TemplateConfig
-from sqlalchemy import text
 
 from service.api.auth import bearer_auth
 from service.api.routes import ApiController
 from service.call_loop import CallLoop
 from service.console.routes import ConsoleController
+from service.db import check_connection
 from service.errors import StorageError
 from service.media import TwilioMedia
 from service.metrics import Metrics
@@ -43,8 +43,7 @@ def readiness(runtime: Runtime, loop: CallLoop) -> tuple[bool, dict[str, Any]]:
     """Database reachable, store writable, and how much waits in the spool."""
     checks: dict[str, Any] = {}
     try:
-        with runtime.engine.connect() as connection:
-            connection.execute(text("SELECT 1"))
+        check_connection(runtime.engine)
         checks["database"] = "ok"
     except Exception as exc:  # noqa: BLE001 - any failure means "not ready", reported, not raised
         checks["database"] = f"unavailable: {type(exc).__name__}"
